@@ -1,0 +1,23 @@
+"""Binned statistics: N_sigma, profile-likelihood q0 (L1, L2), window scans, p <-> Z."""
+
+from __future__ import annotations
+
+from .likelihood import Q0Result, asimov_q0, inject_strength, q0_known_background, q0_two_sample
+from .nsigma import NsigmaResult, nsigma
+from .significance import p_from_z, toy_p_value, z_from_p
+from .windows import WindowScan, scan_windows
+
+__all__ = (
+    "NsigmaResult",
+    "Q0Result",
+    "WindowScan",
+    "asimov_q0",
+    "inject_strength",
+    "nsigma",
+    "p_from_z",
+    "q0_known_background",
+    "q0_two_sample",
+    "scan_windows",
+    "toy_p_value",
+    "z_from_p",
+)
