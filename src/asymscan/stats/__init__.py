@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .likelihood import Q0Result, asimov_q0, inject_strength, q0_known_background, q0_two_sample
 from .nsigma import NsigmaResult, nsigma
+from .roc import auc, roc_curve
 from .significance import p_from_z, toy_p_value, z_from_p
 from .windows import WindowScan, scan_windows
 
@@ -12,11 +13,13 @@ __all__ = (
     "Q0Result",
     "WindowScan",
     "asimov_q0",
+    "auc",
     "inject_strength",
     "nsigma",
     "p_from_z",
     "q0_known_background",
     "q0_two_sample",
+    "roc_curve",
     "scan_windows",
     "toy_p_value",
     "z_from_p",
