@@ -6,7 +6,13 @@ The public API is re-exported here; see the submodules for the details.
 from __future__ import annotations
 
 from ._version import __version__
-from .errors import AsymscanError, ConfigError, DataError, LowStatisticsWarning, ShapeError
+from .errors import (
+    AsymscanError,
+    ConfigError,
+    DataError,
+    LowStatisticsWarning,
+    ShapeError,
+)
 from .stats import (
     NsigmaResult,
     Q0Result,

@@ -16,7 +16,9 @@ class Binned:
 
     __slots__ = ("edges", "values", "variances")
 
-    def __init__(self, values: np.ndarray, variances: np.ndarray | None, edges: tuple | None):
+    def __init__(
+        self, values: np.ndarray, variances: np.ndarray | None, edges: tuple | None
+    ):
         self.values = values
         self.variances = variances
         self.edges = edges
@@ -97,13 +99,17 @@ def as_variance(v: Any, name: str, like: np.ndarray) -> np.ndarray:
     return var
 
 
-def resolve_ndim(ndim: int | None, *arrays: np.ndarray, max_ndim: int | None = None) -> int:
+def resolve_ndim(
+    ndim: int | None, *arrays: np.ndarray, max_ndim: int | None = None
+) -> int:
     """Number of trailing bin axes: ``ndim`` if given, else all axes of the smallest input."""
     smallest = min(a.ndim for a in arrays)
     if ndim is None:
         ndim = smallest
     if not 1 <= ndim <= smallest:
-        msg = f"ndim={ndim} must be between 1 and the inputs' number of axes ({smallest})"
+        msg = (
+            f"ndim={ndim} must be between 1 and the inputs' number of axes ({smallest})"
+        )
         raise ShapeError(msg)
     if max_ndim is not None and ndim > max_ndim:
         msg = f"ndim={ndim} is not supported here; at most {max_ndim} bin axes"
@@ -134,7 +140,8 @@ def check_same_binning(x: Binned, y: Binned, names: tuple[str, str]) -> None:
     if x.edges is None or y.edges is None:
         return
     same = len(x.edges) == len(y.edges) and all(
-        e1.shape == e2.shape and np.allclose(e1, e2) for e1, e2 in zip(x.edges, y.edges, strict=False)
+        e1.shape == e2.shape and np.allclose(e1, e2)
+        for e1, e2 in zip(x.edges, y.edges, strict=False)
     )
     if not same:
         msg = f"{names[0]} and {names[1]} have different binnings (bin edges differ)"

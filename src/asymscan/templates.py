@@ -15,7 +15,14 @@ from ._arrays import as_binned
 from ._optional import require
 from .errors import DataError, ShapeError
 
-__all__ = ("flat", "from_histogram", "gaussian", "load_templates", "normalise", "rectangle")
+__all__ = (
+    "flat",
+    "from_histogram",
+    "gaussian",
+    "load_templates",
+    "normalise",
+    "rectangle",
+)
 
 
 def _shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
@@ -58,7 +65,11 @@ def rectangle(
     if start is None:
         first = tuple((n - v) // 2 for n, v in zip(shp, k, strict=True))
     else:
-        first = (int(start),) * len(shp) if np.isscalar(start) else tuple(int(v) for v in start)
+        first = (
+            (int(start),) * len(shp)
+            if np.isscalar(start)
+            else tuple(int(v) for v in start)
+        )
     if any(f < 0 or f + v > n for f, v, n in zip(first, k, shp, strict=True)):
         msg = f"rectangle at {first} of size {k} falls outside the template of shape {shp}"
         raise ShapeError(msg)
@@ -126,6 +137,8 @@ def load_templates(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     t = from_histogram(t)
     s = normalise(s)
     if t.shape != s.shape:
-        msg = f"background {t.shape} and signal {s.shape} templates have different shapes"
+        msg = (
+            f"background {t.shape} and signal {s.shape} templates have different shapes"
+        )
         raise ShapeError(msg)
     return t, s

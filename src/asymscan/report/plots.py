@@ -15,7 +15,12 @@ from .files import atomic_path
 
 __all__ = ("plot_binned_study",)
 
-_COLOURS = {"nsigma_full": "#7a7a7a", "nsigma_window": "#1f77b4", "q0_L1": "#d62728", "q0_L2": "#2ca02c"}
+_COLOURS = {
+    "nsigma_full": "#7a7a7a",
+    "nsigma_window": "#1f77b4",
+    "q0_L1": "#d62728",
+    "q0_L2": "#2ca02c",
+}
 
 
 @contextmanager
@@ -48,7 +53,10 @@ def plot_templates(study: BinnedStudy, path: Path) -> None:
 
     with _figure(path, ncols=2, width=6.5) as (_fig, axes):
         for ax, values, title in zip(
-            axes, (study.background, study.signal), ("background T", "signal S (normalised)"), strict=True
+            axes,
+            (study.background, study.signal),
+            ("background T", "signal S (normalised)"),
+            strict=True,
         ):
             if values.ndim == 2:
                 edges = [np.arange(n + 1) for n in values.shape]
@@ -58,7 +66,11 @@ def plot_templates(study: BinnedStudy, path: Path) -> None:
                 hep.histplot(values, np.arange(values.size + 1), ax=ax)
                 ax.set_ylabel("entries")
             else:
-                hep.hist2dplot(values.sum(axis=2), *[np.arange(n + 1) for n in values.shape[:2]], ax=ax)
+                hep.hist2dplot(
+                    values.sum(axis=2),
+                    *[np.arange(n + 1) for n in values.shape[:2]],
+                    ax=ax,
+                )
                 ax.set_ylabel("bin (axis 1), summed over axis 2")
             ax.set_xlabel("bin (axis 0)")
             ax.set_title(title)
@@ -66,7 +78,12 @@ def plot_templates(study: BinnedStudy, path: Path) -> None:
             w = study.window
             axes[1].add_patch(
                 mpl.patches.Rectangle(
-                    (w[0, 0], w[1, 0]), w[0, 1] - w[0, 0], w[1, 1] - w[1, 0], fill=False, ec="red", lw=2
+                    (w[0, 0], w[1, 0]),
+                    w[0, 1] - w[0, 0],
+                    w[1, 1] - w[1, 0],
+                    fill=False,
+                    ec="red",
+                    lw=2,
                 )
             )
 
@@ -80,8 +97,22 @@ def plot_pdfs(study: BinnedStudy, path: Path) -> None:
         bins = np.linspace(lo, hi, 120)
         for key, label in TESTS.items():
             c = _COLOURS[key]
-            ax.hist(study.toys_null[key], bins, density=True, histtype="step", ls="--", color=c)
-            ax.hist(study.toys_signal[key], bins, density=True, histtype="step", color=c, label=label)
+            ax.hist(
+                study.toys_null[key],
+                bins,
+                density=True,
+                histtype="step",
+                ls="--",
+                color=c,
+            )
+            ax.hist(
+                study.toys_signal[key],
+                bins,
+                density=True,
+                histtype="step",
+                color=c,
+                label=label,
+            )
         x = np.linspace(lo, hi, 400)
         ax.plot(x, stats.norm.pdf(x), color="k", lw=1, label="standard normal")
         ax.set_xlabel("Z")
@@ -99,10 +130,25 @@ def plot_window_sizes(study: BinnedStudy, path: Path) -> None:
     with _figure(path) as (_fig, axes):
         ax = axes[0]
         _bands(ax)
-        ax.plot(study.window_sizes, study.window_z, "o-", color=_COLOURS["nsigma_window"], label=TESTS["nsigma_window"])
+        ax.plot(
+            study.window_sizes,
+            study.window_z,
+            "o-",
+            color=_COLOURS["nsigma_window"],
+            label=TESTS["nsigma_window"],
+        )
         for key in ("q0_L1", "q0_L2"):
-            ax.axhline(study.asimov_z[key], color=_COLOURS[key], ls="--", label=f"{TESTS[key]} (Asimov)")
-        ax.set_xlabel("window size k (k x k bins)" if study.background.ndim == 2 else "window size k")
+            ax.axhline(
+                study.asimov_z[key],
+                color=_COLOURS[key],
+                ls="--",
+                label=f"{TESTS[key]} (Asimov)",
+            )
+        ax.set_xlabel(
+            "window size k (k x k bins)"
+            if study.background.ndim == 2
+            else "window size k"
+        )
         ax.set_ylabel("Asimov Z")
         ax.legend(fontsize=12)
 
@@ -113,7 +159,12 @@ def plot_roc(study: BinnedStudy, path: Path) -> None:
     with _figure(path) as (_fig, axes):
         ax = axes[0]
         for key, (fpr, tpr) in study.roc().items():
-            ax.plot(fpr, tpr, color=_COLOURS[key], label=f"{TESTS[key]}: AUC = {aucs[key]:.3f}")
+            ax.plot(
+                fpr,
+                tpr,
+                color=_COLOURS[key],
+                label=f"{TESTS[key]}: AUC = {aucs[key]:.3f}",
+            )
         ax.plot([0, 1], [0, 1], color="k", lw=0.8, ls=":")
         ax.set_xlabel("false-positive rate (symmetric)")
         ax.set_ylabel("true-positive rate (asymmetric)")
@@ -127,7 +178,14 @@ def plot_injection(study: BinnedStudy, path: Path) -> None:
         _bands(ax)
         for key, label in TESTS.items():
             style = "s--" if key == "nsigma_window" else "o-"
-            ax.plot(study.injected_z, study.injected_asimov[key], style, ms=4, color=_COLOURS[key], label=label)
+            ax.plot(
+                study.injected_z,
+                study.injected_asimov[key],
+                style,
+                ms=4,
+                color=_COLOURS[key],
+                label=label,
+            )
         ax.set_xlabel(f"injected significance $Z^{{{study.method}}}_{{inj}}$")
         ax.set_ylabel("Asimov Z")
         ax.legend(fontsize=12)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from .likelihood import Q0Result, asimov_q0, inject_strength, q0_known_background, q0_two_sample
+from .likelihood import (
+    Q0Result,
+    asimov_q0,
+    inject_strength,
+    q0_known_background,
+    q0_two_sample,
+)
 from .nsigma import NsigmaResult, nsigma
 from .roc import auc, roc_curve
 from .significance import p_from_z, toy_p_value, z_from_p

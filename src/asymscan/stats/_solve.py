@@ -27,9 +27,15 @@ def newton_decreasing(
     smallest is approached; this is the constrained optimum when ``g`` is the derivative of a
     concave function.
     """
-    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+    lo, hi = np.broadcast_arrays(
+        np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    )
     lo, hi = lo.copy(), hi.copy()
-    x = 0.5 * (lo + hi) if x0 is None else np.clip(np.broadcast_to(x0, lo.shape), lo, hi)
+    x = (
+        0.5 * (lo + hi)
+        if x0 is None
+        else np.clip(np.broadcast_to(x0, lo.shape), lo, hi)
+    )
     x = np.array(x, dtype=float)
     active = hi > lo
     for _ in range(maxiter):
@@ -51,4 +57,3 @@ def newton_decreasing(
         x[idx], lo[idx], hi[idx] = new, la, ha
         active[idx] = ~done
     return x
-

@@ -47,7 +47,11 @@ class Q0Result:
 
 
 def _signal(s: Any) -> np.ndarray:
-    sig = np.asarray(s, dtype=float) if not hasattr(s, "axes") else as_binned(s, "s").values
+    sig = (
+        np.asarray(s, dtype=float)
+        if not hasattr(s, "axes")
+        else as_binned(s, "s").values
+    )
     check_finite(sig, "signal template s")
     if (sig < 0).any():
         msg = f"signal template s has negative entries (minimum {sig.min():g}); it must be >= 0"
@@ -58,7 +62,9 @@ def _signal(s: Any) -> np.ndarray:
     return sig
 
 
-def _flatten(nd: int, arrays: dict[str, np.ndarray]) -> tuple[tuple[int, ...], list[np.ndarray]]:
+def _flatten(
+    nd: int, arrays: dict[str, np.ndarray]
+) -> tuple[tuple[int, ...], list[np.ndarray]]:
     """Broadcast batch axes, flatten bins: returns the batch shape and (N, K) arrays."""
     bins = bin_shape(nd, arrays)
     batch = np.broadcast_shapes(*(v.shape[: v.ndim - nd] for v in arrays.values()))
@@ -132,7 +138,9 @@ def q0_known_background(b: Any, t: Any, s: Any, *, ndim: int | None = None) -> Q
         lam = T + mu[:, None] * S
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(B > 0, B / lam, 0.0)
-        return (S * (r - 1.0)).sum(axis=1), -(r * r / np.where(B > 0, B, 1.0) * S * S).sum(axis=1)
+        return (S * (r - 1.0)).sum(axis=1), -(
+            r * r / np.where(B > 0, B, 1.0) * S * S
+        ).sum(axis=1)
 
     stot = np.broadcast_to(ss, bb.shape).sum(axis=1)
     with np.errstate(divide="ignore"):
@@ -142,7 +150,9 @@ def q0_known_background(b: Any, t: Any, s: Any, *, ndim: int | None = None) -> Q
     mu = newton_decreasing(grad, lo, hi, np.zeros_like(stot))
     lam = tt + mu[:, None] * ss
     with np.errstate(divide="ignore", invalid="ignore"):
-        delta = (xlogy(bb, np.where(bb > 0, lam / tt, 1.0)) - mu[:, None] * ss).sum(axis=1)
+        delta = (xlogy(bb, np.where(bb > 0, lam / tt, 1.0)) - mu[:, None] * ss).sum(
+            axis=1
+        )
     return _result(delta, mu, batch)
 
 
@@ -218,7 +228,9 @@ def q0_two_sample(b: Any, a: Any, s: Any, *, ndim: int | None = None) -> Q0Resul
 
     aa_full = np.broadcast_to(aa, bb.shape)
     stot = np.broadcast_to(ss, bb.shape).sum(axis=1)
-    mu = newton_decreasing(grad, -aa_full.sum(axis=1) / stot, bb.sum(axis=1) / stot, 0.0)
+    mu = newton_decreasing(
+        grad, -aa_full.sum(axis=1) / stot, bb.sum(axis=1) / stot, 0.0
+    )
     bkg, mean_b = _profile_background(aa_full, bb, mu[:, None] * ss)
     half = 0.5 * (aa_full + bb)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -256,7 +268,9 @@ def _asimov(t: np.ndarray, s: np.ndarray, mu: np.ndarray, method: str):
         q = 2 * ((t + u) * np.log1p(u / t) - u).sum(axis=-1)
         dq = 2 * (s * np.log1p(u / t)).sum(axis=-1)
     elif method == "L2":
-        q = 2 * ((t + u) * np.log1p(u / (2 * t + u)) - t * np.log1p(u / (2 * t))).sum(axis=-1)
+        q = 2 * ((t + u) * np.log1p(u / (2 * t + u)) - t * np.log1p(u / (2 * t))).sum(
+            axis=-1
+        )
         dq = 2 * (s * np.log1p(u / (2 * t + u))).sum(axis=-1)
     else:
         msg = f"method must be 'L1' or 'L2', got {method!r}"

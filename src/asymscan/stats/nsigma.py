@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import as_binned, as_variance, bin_shape, check_same_binning, resolve_ndim
+from .._arrays import (
+    as_binned,
+    as_variance,
+    bin_shape,
+    check_same_binning,
+    resolve_ndim,
+)
 
 __all__ = ("NsigmaResult", "bin_terms", "nsigma")
 

@@ -22,7 +22,9 @@ def _samples(x: Any, name: str) -> np.ndarray:
     return v
 
 
-def roc_curve(null: Any, alt: Any, *, points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def roc_curve(
+    null: Any, alt: Any, *, points: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates of the cut ``statistic > c`` for every threshold ``c``.
 
     ``null`` holds the statistic under the symmetric hypothesis, ``alt`` under the asymmetric

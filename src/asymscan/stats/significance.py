@@ -20,7 +20,9 @@ def p_from_z(z: Any) -> np.ndarray:
     return stats.norm.sf(np.asarray(z, dtype=float))
 
 
-def toy_p_value(observed: Any, toys: Any, *, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+def toy_p_value(
+    observed: Any, toys: Any, *, axis: int = -1
+) -> tuple[np.ndarray, np.ndarray]:
     """p = (k + 1)/(n + 1) with k toys at least as extreme as ``observed``, and its binomial error.
 
     The +1 counts the observation itself, so the p-value of a finite toy ensemble is never zero

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import templates
 from .._version import __version__
 from ..calibrate.toys import poisson_toys
 from ..errors import DataError, ShapeError
@@ -27,7 +28,6 @@ from ..stats import (
     roc_curve,
     scan_windows,
 )
-from .. import templates
 from ..templates import from_histogram, normalise
 
 __all__ = ("PRESETS", "TESTS", "BinnedStudy", "binned_study", "preset_templates")
@@ -51,7 +51,10 @@ PRESETS: dict[str, tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
     ),
     "flat-gaussian": (
         "flat 28x28 background, 1e4 entries per bin; 2-D Gaussian signal, sigma = 2 bins",
-        lambda: (templates.flat((28, 28), 1e4), templates.gaussian((28, 28), sigma=2.0)),
+        lambda: (
+            templates.flat((28, 28), 1e4),
+            templates.gaussian((28, 28), sigma=2.0),
+        ),
     ),
     "flat-100": (
         "flat 28x28 background, 100 entries per bin; flat 6x6 signal in the centre (Sec. 3)",
@@ -112,7 +115,10 @@ class BinnedStudy:
 
     def roc(self, points: int = 200) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """ROC curve ``(fpr, tpr)`` of each test, thinned to about ``points`` thresholds."""
-        return {k: roc_curve(self.toys_null[k], self.toys_signal[k], points=points) for k in TESTS}
+        return {
+            k: roc_curve(self.toys_null[k], self.toys_signal[k], points=points)
+            for k in TESTS
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Every number of the study as plain JSON types."""
@@ -123,7 +129,9 @@ class BinnedStudy:
                 "mean": float(z.mean()),
                 "std": float(z.std(ddof=1)),
                 "mean_error": float(z.std(ddof=1) / np.sqrt(n)),
-                "quantiles_16_50_84": [float(q) for q in np.quantile(z, [0.16, 0.5, 0.84])],
+                "quantiles_16_50_84": [
+                    float(q) for q in np.quantile(z, [0.16, 0.5, 0.84])
+                ],
             }
 
         aucs = self.auc()
@@ -171,7 +179,12 @@ def _window_slice(window: np.ndarray) -> tuple[slice, ...]:
 
 
 def _statistics(
-    b: np.ndarray, a: np.ndarray, t: np.ndarray, s: np.ndarray, window: np.ndarray, nd: int
+    b: np.ndarray,
+    a: np.ndarray,
+    t: np.ndarray,
+    s: np.ndarray,
+    window: np.ndarray,
+    nd: int,
 ) -> dict[str, np.ndarray]:
     """Z of the four tests for (batched) B against A (N_sigma, L2) or against T (L1)."""
     sl = _window_slice(window)
@@ -228,7 +241,9 @@ def binned_study(
     t = from_histogram(background)
     s = normalise(signal)
     if t.shape != s.shape:
-        msg = f"background {t.shape} and signal {s.shape} templates have different shapes"
+        msg = (
+            f"background {t.shape} and signal {s.shape} templates have different shapes"
+        )
         raise ShapeError(msg)
     if not 1 <= t.ndim <= 3:
         msg = f"templates must have 1 to 3 axes, got {t.ndim}"
@@ -251,12 +266,16 @@ def binned_study(
         win = np.array([[st, st + k_best] for st in start])
     else:
         win = np.asarray(window, dtype=int).reshape(nd, 2)
-        if (win[:, 0] < 0).any() or (win[:, 1] > np.array(t.shape)).any() or (
-            win[:, 1] <= win[:, 0]
-        ).any():
+        if (
+            (win[:, 0] < 0).any()
+            or (win[:, 1] > np.array(t.shape)).any()
+            or (win[:, 1] <= win[:, 0]).any()
+        ):
             msg = f"window {win.tolist()} does not fit the templates of shape {t.shape}"
             raise ShapeError(msg)
-    asimov_z = {k: float(v) for k, v in _statistics(b_asimov, a_asimov, t, s, win, nd).items()}
+    asimov_z = {
+        k: float(v) for k, v in _statistics(b_asimov, a_asimov, t, s, win, nd).items()
+    }
     log.info("mu_inject=%.6g, window=%s, Asimov Z=%s", mu, win.tolist(), asimov_z)
 
     step(f"{n_toys} toys, symmetric and asymmetric hypotheses")
@@ -265,7 +284,11 @@ def binned_study(
     alt = _statistics(toys.b_signal, toys.a, t, s, win, nd)
 
     step("Asimov significance against the injected signal")
-    zs = np.arange(0.5, 7.01, 0.5) if injected_z is None else np.asarray(injected_z, dtype=float)
+    zs = (
+        np.arange(0.5, 7.01, 0.5)
+        if injected_z is None
+        else np.asarray(injected_z, dtype=float)
+    )
     if zs.ndim != 1 or zs.size == 0:
         msg = "injected_z must be a non-empty 1-D list of significances"
         raise DataError(msg)
@@ -287,5 +310,9 @@ def binned_study(
         toys_signal=alt,
         injected_z=zs,
         injected_asimov=injected,
-        settings={"n_toys": int(n_toys), "shape": list(t.shape), "fluctuate_signal": False},
+        settings={
+            "n_toys": int(n_toys),
+            "shape": list(t.shape),
+            "fluctuate_signal": False,
+        },
     )
