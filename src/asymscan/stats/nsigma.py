@@ -49,11 +49,13 @@ def bin_terms(
     var_a: Any = None,
     ndim: int | None = None,
     max_ndim: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Per-bin pieces of Eq. (1): ``(B - A)/sqrt(var)``, a mask ``var > 0`` and the entries ``A + B``.
+    entries: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, int]:
+    """Per-bin pieces of Eq. (1): ``(B - A)/sqrt(var)``, the mask ``var > 0``, the entries ``A + B``.
 
     Inputs are validated (finite, non-negative Poisson counts, matching bin shapes); the batch
-    axes broadcast. Returns ``(terms, used, entries, ndim)``.
+    axes broadcast. Returns ``(terms, used, entries, ndim)``; ``used`` is None when every bin
+    has entries, ``entries`` is None unless requested.
     """
     weighted = var_a is not None or var_b is not None
     hb = as_binned(b, "b", nonnegative=not weighted)
@@ -65,13 +67,16 @@ def bin_terms(
     va = ha.variances if var_a is None else as_variance(var_a, "var_a", ha.values)
     vb = hb.values if vb is None else vb
     va = ha.values if va is None else va
-    var = va + vb
-    used = var > 0
-    diff = hb.values - ha.values
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(used, diff / np.sqrt(np.where(used, var, 1.0)), 0.0)
-    entries = np.broadcast_to(ha.values + hb.values, terms.shape)
-    return terms, np.broadcast_to(used, terms.shape), entries, nd
+    sigma = np.sqrt(va + vb)
+    terms = hb.values - ha.values
+    if sigma.min() > 0:
+        used = None
+        terms = terms / sigma if terms.shape != sigma.shape else np.divide(terms, sigma, out=terms)
+    else:
+        used = np.broadcast_to(sigma > 0, terms.shape)
+        terms = np.divide(terms, sigma, out=np.zeros(terms.shape), where=used)
+    total = np.broadcast_to(ha.values + hb.values, terms.shape) if entries else None
+    return terms, used, total, nd
 
 
 def nsigma(
@@ -112,9 +117,9 @@ def nsigma(
     """
     terms, used, _, nd = bin_terms(b, a, var_b=var_b, var_a=var_a, ndim=ndim)
     axes = tuple(range(-nd, 0))
-    m = used.sum(axis=axes)
+    n_total = int(np.prod(terms.shape[-nd:]))
+    m = np.full(terms.shape[:-nd], n_total) if used is None else used.sum(axis=axes)
     total = terms.sum(axis=axes)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(m > 0, total / np.sqrt(np.maximum(m, 1)), np.nan)
-    n_total = int(np.prod(terms.shape[-nd:]))
     return NsigmaResult(nsigma=value, n_bins=m, n_empty=n_total - m)

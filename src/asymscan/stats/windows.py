@@ -155,7 +155,8 @@ def scan_windows(
     min_entries
         Windows with fewer A + B entries are skipped (and counted in ``n_skipped``).
     ndim
-        Number of bin axes (1-3); default all axes of the smaller input.
+        Number of bin axes (1-3); default all axes of the smaller input. Give it when both
+        inputs carry batch axes, or a (toys, 28, 28) pair is scanned as one 3-D histogram.
     two_sided
         Rank windows by |N_sigma| (A or B in excess) rather than by N_sigma (B in excess).
 
@@ -163,11 +164,13 @@ def scan_windows(
     -------
     WindowScan
     """
-    terms, used, entries, nd = bin_terms(b, a, var_b=var_b, var_a=var_a, ndim=ndim, max_ndim=3)
+    terms, used, entries, nd = bin_terms(
+        b, a, var_b=var_b, var_a=var_a, ndim=ndim, max_ndim=3, entries=min_entries > 0
+    )
     batch, shape = terms.shape[:-nd], terms.shape[-nd:]
     flat = (-1, *shape)
     tables = {"d": _prefix(terms.reshape(flat), nd)}
-    if not used.all():
+    if used is not None:
         tables["m"] = _prefix(used.reshape(flat), nd)
     if min_entries > 0:
         tables["e"] = _prefix(np.ascontiguousarray(entries).reshape(flat), nd)
