@@ -150,7 +150,10 @@ def plot_window_sizes(study: BinnedStudy, path: Path) -> None:
             else "window size k"
         )
         ax.set_ylabel("Asimov Z")
-        ax.legend(fontsize=12)
+        ax.set_ylim(
+            -2.5, 1.5 * max(study.asimov_z["q0_L1"], np.nanmax(study.window_z), 2.0)
+        )
+        ax.legend(fontsize=11, ncol=2, loc="upper right")
 
 
 def plot_roc(study: BinnedStudy, path: Path) -> None:
@@ -188,7 +191,9 @@ def plot_injection(study: BinnedStudy, path: Path) -> None:
             )
         ax.set_xlabel(f"injected significance $Z^{{{study.method}}}_{{inj}}$")
         ax.set_ylabel("Asimov Z")
-        ax.legend(fontsize=12)
+        top = max(np.nanmax(v) for v in study.injected_asimov.values())
+        ax.set_ylim(-2.5, 1.45 * max(top, 2.0))
+        ax.legend(fontsize=11, ncol=2, loc="upper left")
 
 
 def plot_binned_study(study: BinnedStudy, out: str | Path) -> dict[str, Path]:
