@@ -1,0 +1,512 @@
+"""The TOML configuration of a data-directed scan, validated by pydantic models.
+
+A configuration names the data, the symmetry (two expressions selecting samples A and B), the
+selections (families of exclusive categories), the observables and the scan settings::
+
+    [data]
+    paths = ["events.parquet"]   # one or more files; ROOT files name their tree below
+    tree = "events"              # ROOT only
+    weight = ""                  # optional: a column or expression giving per-event weights
+
+    [symmetry]
+    name = "e-mu vs mu-e"
+    a = "lead_flavor == 11"      # expression selecting sample A
+    b = "lead_flavor == 13"      # expression selecting sample B
+
+    [[selections]]               # one family of exclusive categories (optional, repeatable)
+    name = "jets"
+    categories = { "0j" = "n_jets == 0", "1j" = "n_jets == 1", "2j+" = "n_jets >= 2" }
+
+    [[observables]]              # one or more
+    name = "m_coll"
+    expr = "m_coll"              # a column or an expression (default: the name)
+    bins = 28
+    range = [30.0, 170.0]
+
+    [scan]                       # optional; these are the defaults but for dims
+    dims = [1, 2]                # 1-D windows for each observable, 2-D for each pair, ...
+    min_entries = 25             # windows with fewer A+B entries are skipped (and counted)
+    toys = 1000                  # symmetric-hypothesis toys for the global significance
+    seed = 0
+    top = 20                     # regions kept in the report
+
+Every table forbids unknown keys, so a misspelled key is an error rather than a silent default.
+Expressions (:mod:`asymscan.data.expressions`) are parsed when the file is loaded; selection
+expressions must be conditions. :func:`load_config` turns every problem into one
+:class:`~asymscan.errors.ConfigError` that names the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from .data.expressions import Expression, parse
+from .errors import ConfigError
+
+__all__ = (
+    "Config",
+    "DataConfig",
+    "Observable",
+    "ScanConfig",
+    "SelectionFamily",
+    "SymmetryConfig",
+    "config_from_dict",
+    "load_config",
+)
+
+SUPPORTED_DIMS = (1, 2, 3)
+
+
+def _to_expression(value: Any) -> Expression:
+    if isinstance(value, Expression):
+        return value
+    if not isinstance(value, str):
+        msg = f"must be an expression given as a string, got {type(value).__name__} {value!r:.80}"
+        # pydantic reports ValueError (not TypeError) as a validation error of the field
+        raise ValueError(msg)  # noqa: TRY004
+    return parse(value)
+
+
+def _to_condition(value: Any) -> Expression:
+    expr = _to_expression(value)
+    if expr.kind == "number":
+        msg = (
+            f"{expr.text!r} is a number, not a condition; write a comparison such as "
+            "'lead_flavor == 11'"
+        )
+        raise ValueError(msg)
+    return expr
+
+
+def _to_optional_expression(value: Any) -> Expression | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _to_expression(value)
+
+
+def _expression_text(expr: Expression | None) -> str | None:
+    return None if expr is None else expr.text
+
+
+ExpressionField = Annotated[
+    Expression,
+    PlainValidator(_to_expression),
+    PlainSerializer(_expression_text, return_type=str),
+]
+"""An expression of any kind, given (and dumped) as its text."""
+
+ConditionField = Annotated[
+    Expression,
+    PlainValidator(_to_condition),
+    PlainSerializer(_expression_text, return_type=str),
+]
+"""An expression selecting events: a condition, not a number."""
+
+OptionalExpressionField = Annotated[
+    Expression | None,
+    PlainValidator(_to_optional_expression),
+    PlainSerializer(_expression_text, return_type=str | None),
+]
+"""An expression, or None (also written as an empty string)."""
+
+Name = Annotated[str, Field(min_length=1)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Model):
+    """``[data]``: where the events are.
+
+    Attributes
+    ----------
+    paths
+        One or more files (Parquet, ROOT, CSV). Relative paths are resolved against the folder
+        of the configuration file by :func:`load_config` (against ``base_dir`` in
+        :func:`config_from_dict`, left as they are without one).
+    tree
+        The TTree of ROOT files.
+    weight
+        Per-event weights: a column or an expression; None (or ``""``) for unweighted events.
+    """
+
+    paths: list[Path] = Field(min_length=1)
+    tree: Name | None = None
+    weight: OptionalExpressionField = None
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _no_empty_path(cls, value: Any) -> Any:
+        if isinstance(value, list) and any(
+            isinstance(p, str) and not p.strip() for p in value
+        ):
+            msg = "paths must not contain empty strings"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("paths")
+    @classmethod
+    def _resolve(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
+        base = (info.context or {}).get("base_dir")
+        out = []
+        for p in value:
+            p = p.expanduser()
+            if base is not None and not p.is_absolute():
+                p = Path(base) / p
+            out.append(p)
+        return out
+
+    @field_serializer("paths")
+    def _dump_paths(self, value: list[Path]) -> list[str]:
+        return [str(p) for p in value]
+
+
+class SymmetryConfig(_Model):
+    """``[symmetry]``: the two samples a symmetry says should match.
+
+    Attributes
+    ----------
+    name
+        A label, e.g. ``"e-mu vs mu-e"``.
+    a, b
+        Conditions selecting the events of sample A (the reference) and of sample B (tested).
+    """
+
+    name: Name
+    a: ConditionField
+    b: ConditionField
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SymmetryConfig:
+        if self.a == self.b:
+            msg = f"a and b are the same expression ({self.a.text!r}): they select the same events"
+            raise ValueError(msg)
+        return self
+
+
+class SelectionFamily(_Model):
+    """``[[selections]]``: one family of exclusive categories (final states).
+
+    Attributes
+    ----------
+    name
+        A label, e.g. ``"jets"``.
+    categories
+        Category name -> condition. The scan runs on every combination of categories of all
+        families, and on the inclusive sample.
+    """
+
+    name: Name
+    categories: dict[Name, ConditionField] = Field(min_length=1)
+
+
+class Observable(_Model):
+    """``[[observables]]``: a histogrammed quantity.
+
+    Attributes
+    ----------
+    name
+        A unique label.
+    expr
+        A column or an expression; defaults to ``name``.
+    bins
+        Number of regular bins, >= 1.
+    range
+        ``(lo, hi)`` with ``lo < hi``, both finite.
+    """
+
+    name: Name
+    expr: ExpressionField
+    bins: StrictInt = Field(ge=1)
+    range: tuple[FiniteFloat, FiniteFloat]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_expr(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "expr" not in data and "name" in data:
+            return {**data, "expr": data["name"]}
+        return data
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = value
+        if not lo < hi:
+            msg = f"range must be [lo, hi] with lo < hi, got [{lo:g}, {hi:g}]"
+            raise ValueError(msg)
+        return value
+
+
+class ScanConfig(_Model):
+    """``[scan]``: which windows to scan and how to calibrate.
+
+    Attributes
+    ----------
+    dims
+        Window dimensionalities: 1 scans each observable, 2 each pair, 3 each triple.
+    min_entries
+        Windows with fewer A+B entries are skipped (and counted), >= 0.
+    toys
+        Symmetric-hypothesis toys for the global significance, >= 0 (0: asymptotic only).
+    seed
+        Seed of the toys, >= 0.
+    top
+        Number of regions kept in the report, >= 1.
+    """
+
+    dims: list[StrictInt] = Field(default=[1], min_length=1)
+    min_entries: StrictInt = Field(default=25, ge=0)
+    toys: StrictInt = Field(default=1000, ge=0)
+    seed: StrictInt = Field(default=0, ge=0)
+    top: StrictInt = Field(default=20, ge=1)
+
+    @field_validator("dims")
+    @classmethod
+    def _supported(cls, value: list[int]) -> list[int]:
+        bad = [d for d in value if d not in SUPPORTED_DIMS]
+        if bad:
+            msg = (
+                f"dims {bad} not supported; each must be one of {list(SUPPORTED_DIMS)}"
+            )
+            raise ValueError(msg)
+        if len(set(value)) != len(value):
+            msg = f"dims {value} has repeated entries"
+            raise ValueError(msg)
+        return value
+
+
+class Config(_Model):
+    """A whole scan configuration; see the module documentation for the TOML layout.
+
+    ``model_dump()`` gives a plain dict (expressions as text, paths as strings) to embed in
+    result files; ``Config.model_validate`` of that dict gives the configuration back.
+    """
+
+    data: DataConfig
+    symmetry: SymmetryConfig
+    selections: list[SelectionFamily] = Field(default_factory=list)
+    observables: list[Observable] = Field(min_length=1)
+    scan: ScanConfig = Field(default_factory=ScanConfig)
+
+    @field_validator("observables")
+    @classmethod
+    def _unique_observables(cls, value: list[Observable]) -> list[Observable]:
+        _check_unique([o.name for o in value], "observable")
+        return value
+
+    @field_validator("selections")
+    @classmethod
+    def _unique_selections(cls, value: list[SelectionFamily]) -> list[SelectionFamily]:
+        _check_unique([s.name for s in value], "selection")
+        return value
+
+    @model_validator(mode="after")
+    def _enough_observables(self) -> Config:
+        n = len(self.observables)
+        too_many = [d for d in self.scan.dims if d > n]
+        if too_many:
+            plural = "s are" if n != 1 else " is"
+            msg = (
+                f"scan.dims = {self.scan.dims} asks for {max(too_many)}-D windows but only "
+                f"{n} observable{plural} defined"
+            )
+            raise ValueError(msg)
+        return self
+
+    def expressions(self) -> dict[str, Expression]:
+        """Every expression of the configuration, keyed by where it is (``"symmetry.a"``, ...)."""
+        out: dict[str, Expression] = {
+            "symmetry.a": self.symmetry.a,
+            "symmetry.b": self.symmetry.b,
+        }
+        if self.data.weight is not None:
+            out["data.weight"] = self.data.weight
+        for i, family in enumerate(self.selections):
+            for cat, expr in family.categories.items():
+                out[f"selections[{i}].categories.{_key(cat)}"] = expr
+        for i, obs in enumerate(self.observables):
+            out[f"observables[{i}].expr"] = obs.expr
+        return out
+
+    def columns(self) -> frozenset[str]:
+        """The names of all the columns the configuration reads (to read only those)."""
+        return frozenset().union(*(e.columns for e in self.expressions().values()))
+
+
+def _check_unique(names: list[str], what: str) -> None:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        msg = f"{what} names must be unique; repeated: {', '.join(map(repr, repeated))}"
+        raise ValueError(msg)
+
+
+# --------------------------------------------------------------------------------------------
+# loading and error messages
+
+_SECTIONS: dict[tuple[str, ...], type[BaseModel]] = {
+    (): Config,
+    ("data",): DataConfig,
+    ("symmetry",): SymmetryConfig,
+    ("selections",): SelectionFamily,
+    ("observables",): Observable,
+    ("scan",): ScanConfig,
+}
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key(part: str | int) -> str:
+    if isinstance(part, int):
+        return f"[{part}]"
+    return part if _BARE_KEY.fullmatch(part) else f'"{part}"'
+
+
+def _loc(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        key = _key(part)
+        out += key if isinstance(part, int) or not out else f".{key}"
+    return out or "(top level)"
+
+
+def _entry_label(loc: tuple[str | int, ...], data: Any) -> str:
+    """`` (name = "m_coll")`` for errors inside a named array-of-tables entry."""
+    if (
+        len(loc) >= 2
+        and loc[0] in ("selections", "observables")
+        and isinstance(loc[1], int)
+    ):
+        try:
+            name = data[loc[0]][loc[1]]["name"]
+        except (KeyError, IndexError, TypeError):
+            return ""
+        if isinstance(name, str):
+            return f' (name = "{name}")'
+    return ""
+
+
+def _describe(error: Any, data: Any) -> str:
+    loc = tuple(error["loc"])
+    where = _loc(loc) + _entry_label(loc, data)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = tuple(p for p in loc[:-1] if isinstance(p, str))
+        model = _SECTIONS.get(parent)
+        valid = list(model.model_fields) if model is not None else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        if len(loc) == 1:
+            section = "the top level"
+        elif any(isinstance(p, int) for p in loc[:-1]):
+            section = _loc(loc[:-1])
+        else:
+            section = f"[{_loc(loc[:-1])}]"
+        return (
+            f"{where}: unknown key {loc[-1]!r} in {section}{hint} "
+            f"(valid keys: {', '.join(valid)})"
+        )
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    if kind in ("value_error", "assertion_error") and "error" in error.get("ctx", {}):
+        return f"{where}: {error['ctx']['error']}"
+    value = error.get("input")
+    shown = f" (got {value!r:.80})" if not isinstance(value, Mapping) else ""
+    return f"{where}: {error['msg']}{shown}"
+
+
+def config_from_dict(
+    data: Mapping[str, Any],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    source: str = "configuration",
+) -> Config:
+    """Validate a configuration given as a dict (the parsed TOML), with readable errors.
+
+    Parameters
+    ----------
+    data
+        The configuration, as ``tomllib`` returns it.
+    base_dir
+        Folder against which relative data paths are resolved; None leaves them relative.
+    source
+        How to name the configuration in error messages (e.g. its file name).
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem, one per line, each with its key path (``scan.toys``,
+        ``selections[0].categories."2j+"``).
+    """
+    context = {"base_dir": None if base_dir is None else Path(base_dir)}
+    try:
+        return Config.model_validate(data, context=context)
+    except ValidationError as err:
+        problems = [_describe(e, data) for e in err.errors(include_url=False)]
+        noun = "problem" if len(problems) == 1 else "problems"
+        msg = f"invalid {source} ({len(problems)} {noun}):\n" + "\n".join(
+            f"  {p}" for p in problems
+        )
+        raise ConfigError(msg) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a TOML scan configuration.
+
+    Parameters
+    ----------
+    path
+        The TOML file. Relative data paths in it are resolved against its folder.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, is not valid TOML, or does not validate; the message names the
+        file, the key path and the problem (unknown keys are listed with the valid ones).
+
+    Examples
+    --------
+    >>> cfg = load_config("scan.toml")  # doctest: +SKIP
+    >>> cfg.observables[0].expr.evaluate(columns)  # doctest: +SKIP
+    """
+    file = Path(path)
+    try:
+        with file.open("rb") as f:
+            data = tomllib.load(f)
+    except OSError as err:
+        msg = f"cannot read configuration file {str(file)!r}: {err.strerror or err}"
+        raise ConfigError(msg) from err
+    except tomllib.TOMLDecodeError as err:
+        msg = f"{str(file)!r} is not valid TOML: {err}"
+        raise ConfigError(msg) from err
+    except UnicodeDecodeError as err:
+        msg = f"{str(file)!r} is not UTF-8 text, as TOML must be: {err}"
+        raise ConfigError(msg) from err
+    return config_from_dict(
+        data, base_dir=file.resolve().parent, source=f"configuration {str(file)!r}"
+    )
