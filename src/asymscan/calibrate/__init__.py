@@ -1,4 +1,4 @@
-"""Calibration: Asimov data and toys drawn under the symmetric and asymmetric hypotheses."""
+"""Calibration: Asimov data and toys; label-exchange toys of a scan are in ``calibrate.exchange``."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from .scan import scan
 from .study import study
 
 __all__ = ("cli", "main")
@@ -17,6 +18,7 @@ def cli() -> None:
 
 
 cli.add_command(study)
+cli.add_command(scan)
 
 
 def main() -> None:

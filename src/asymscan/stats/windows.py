@@ -90,7 +90,9 @@ class WindowScan:
 
 def _normalise_size(size: int | Iterable[int], shape: tuple[int, ...]) -> Size:
     k = (int(size),) * len(shape) if np.isscalar(size) else tuple(int(v) for v in size)
-    if len(k) != len(shape) or any(not 1 <= v <= n for v, n in zip(k, shape, strict=True)):
+    if len(k) != len(shape) or any(
+        not 1 <= v <= n for v, n in zip(k, shape, strict=True)
+    ):
         msg = f"window size {k} does not fit the histogram of shape {shape} (each side 1..n)"
         raise ShapeError(msg)
     return k
@@ -113,18 +115,31 @@ def _sizes(sizes: Any, shape: tuple[int, ...]) -> list[Size]:
     return out
 
 
-def _nsigma_of(tables: dict[str, np.ndarray], size: Size, min_entries: float) -> np.ndarray:
-    """N_sigma of every window of one size (NaN where skipped), batch axis flattened first."""
+def _nsigma_of(
+    tables: dict[str, np.ndarray], size: Size, min_entries: float
+) -> np.ndarray:
+    """N_sigma of every window of one size (NaN where skipped), batch axis flattened first.
+
+    The tables of bins with entries ("m") and of entries ("e") may have a batch length of one
+    when they are the same for every batch entry (label-exchange toys keep A + B per bin).
+    """
     d = _window_sums(tables["d"], size)
     if "m" in tables:
         m = _window_sums(tables["m"], size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.where(m > 0.5, d / np.sqrt(m), np.nan)
+        with np.errstate(divide="ignore"):
+            scale = np.where(m > 0.5, 1.0 / np.sqrt(m), np.nan)
+        value = d * scale
     else:
         value = d * (1.0 / np.sqrt(np.prod(size)))
     if "e" in tables:
-        value[_window_sums(tables["e"], size) < min_entries] = np.nan
+        few = _window_sums(tables["e"], size) < min_entries
+        value[np.broadcast_to(few, value.shape)] = np.nan
     return value
+
+
+def _same_for_all(x: np.ndarray) -> np.ndarray:
+    """``x`` (batch first) reduced to its first row when every row is identical."""
+    return x[:1] if x.shape[0] > 1 and (x == x[:1]).all() else x
 
 
 def scan_windows(
@@ -171,9 +186,11 @@ def scan_windows(
     flat = (-1, *shape)
     tables = {"d": _prefix(terms.reshape(flat), nd)}
     if used is not None:
-        tables["m"] = _prefix(used.reshape(flat), nd)
+        tables["m"] = _prefix(_same_for_all(used.reshape(flat)), nd)
     if min_entries > 0:
-        tables["e"] = _prefix(np.ascontiguousarray(entries).reshape(flat), nd)
+        tables["e"] = _prefix(
+            _same_for_all(np.ascontiguousarray(entries).reshape(flat)), nd
+        )
     n = tables["d"].shape[0]
     rows = np.arange(n)
 
@@ -200,7 +217,10 @@ def scan_windows(
             best = np.where(better, top, best)
             best_signed = np.where(better, signed, best_signed)
             starts = np.stack(
-                np.unravel_index(pos[better], tuple(s - k + 1 for s, k in zip(shape, size, strict=True))),
+                np.unravel_index(
+                    pos[better],
+                    tuple(s - k + 1 for s, k in zip(shape, size, strict=True)),
+                ),
                 axis=-1,
             )
             best_window[better, :, 0] = starts

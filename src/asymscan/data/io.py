@@ -1,0 +1,174 @@
+"""Reading event columns from Parquet, CSV and ROOT files, in chunks of bounded size.
+
+Only the columns an analysis reads are loaded. Every problem (a missing file, a corrupt file,
+an unknown column, a missing tree) raises a :class:`~asymscan.errors.DataError` that names
+the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .._optional import require
+from ..errors import DataError
+
+__all__ = ("SUFFIXES", "iter_events", "read_events")
+
+#: File types understood, by suffix.
+SUFFIXES = (".parquet", ".pq", ".csv", ".root")
+
+Columns = dict[str, np.ndarray]
+
+
+def _missing(path: Path, wanted: Iterable[str], available: Iterable[str]) -> None:
+    available = list(available)
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        hints = []
+        for name in missing:
+            close = difflib.get_close_matches(name, available, n=1)
+            hints.append(
+                f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
+        msg = (
+            f"{path}: unknown column(s) {', '.join(hints)}; "
+            f"the file has {', '.join(sorted(available)) or 'no columns'}"
+        )
+        raise DataError(msg)
+
+
+def _as_numpy(values: Iterable, name: str, path: Path) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype == object or array.dtype.kind in "USV":
+        msg = f"{path}: column {name!r} is not numeric (dtype {array.dtype})"
+        raise DataError(msg)
+    return array
+
+
+def _parquet(path: Path, columns: list[str], chunk_size: int) -> Iterator[Columns]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        handle = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        msg = f"{path}: not a readable Parquet file ({err})"
+        raise DataError(msg) from err
+    _missing(path, columns, handle.schema_arrow.names)
+    try:
+        for batch in handle.iter_batches(batch_size=chunk_size, columns=columns):
+            yield {
+                c: _as_numpy(batch.column(c).to_numpy(zero_copy_only=False), c, path)
+                for c in columns
+            }
+    except (pa.ArrowInvalid, OSError) as err:
+        msg = f"{path}: corrupt Parquet data ({err})"
+        raise DataError(msg) from err
+
+
+def _csv(path: Path, columns: list[str], chunk_size: int) -> Iterator[Columns]:
+    import pyarrow as pa
+    from pyarrow import csv
+
+    try:
+        reader = csv.open_csv(
+            path, read_options=csv.ReadOptions(block_size=max(1 << 20, 64 * chunk_size))
+        )
+    except (pa.ArrowInvalid, OSError) as err:
+        msg = f"{path}: not a readable CSV file ({err})"
+        raise DataError(msg) from err
+    _missing(path, columns, reader.schema.names)
+    try:
+        for batch in reader:
+            yield {
+                c: _as_numpy(batch.column(c).to_numpy(zero_copy_only=False), c, path)
+                for c in columns
+            }
+    except (pa.ArrowInvalid, OSError) as err:
+        msg = f"{path}: malformed CSV data ({err})"
+        raise DataError(msg) from err
+
+
+def _root(
+    path: Path, columns: list[str], chunk_size: int, tree: str | None
+) -> Iterator[Columns]:
+    uproot = require("uproot")
+    try:
+        handle = uproot.open(path)
+    except Exception as err:  # uproot raises many types for unreadable files
+        msg = f"{path}: not a readable ROOT file ({err})"
+        raise DataError(msg) from err
+    with handle:
+        trees = [
+            key.split(";")[0]
+            for key, cls in handle.classnames().items()
+            if cls.startswith("TTree") or cls.endswith("RNTuple")
+        ]
+        name = tree or (trees[0] if len(trees) == 1 else None)
+        if name is None or name not in trees:
+            msg = f"{path}: name the TTree to read (data.tree); the file has {trees or 'none'}"
+            raise DataError(msg)
+        ttree = handle[name]
+        _missing(path, columns, ttree.keys())
+        for chunk in ttree.iterate(columns, step_size=chunk_size, library="np"):
+            yield {c: _as_numpy(chunk[c], c, path) for c in columns}
+
+
+def iter_events(
+    paths: Iterable[str | Path],
+    columns: Iterable[str],
+    *,
+    tree: str | None = None,
+    chunk_size: int = 1_000_000,
+) -> Iterator[Columns]:
+    """Yield dictionaries of numpy columns, at most ``chunk_size`` events each, file after file.
+
+    ROOT files may hold TTrees or RNTuples (uproot's default output since 5.6).
+
+    Parameters
+    ----------
+    paths
+        Parquet (``.parquet``/``.pq``), CSV (``.csv``) or ROOT (``.root``, needs
+        ``asymscan[root]``) files.
+    columns
+        The columns to read; others are never loaded.
+    tree
+        The TTree of ROOT files (optional when a file holds exactly one).
+    chunk_size
+        Events per chunk, which bounds memory.
+    """
+    wanted = sorted(set(columns))
+    files = [Path(p) for p in paths]
+    if not files:
+        msg = "no input files given"
+        raise DataError(msg)
+    for path in files:
+        if not path.is_file():
+            msg = f"input file {str(path)!r} does not exist"
+            raise DataError(msg)
+        suffix = path.suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            yield from _parquet(path, wanted, chunk_size)
+        elif suffix == ".csv":
+            yield from _csv(path, wanted, chunk_size)
+        elif suffix == ".root":
+            yield from _root(path, wanted, chunk_size, tree)
+        else:
+            msg = f"{path}: unknown file type {suffix!r}; expected one of {', '.join(SUFFIXES)}"
+            raise DataError(msg)
+
+
+def read_events(
+    paths: Iterable[str | Path], columns: Iterable[str], *, tree: str | None = None
+) -> Columns:
+    """All events of ``paths`` as one dictionary of numpy columns (see :func:`iter_events`)."""
+    wanted = sorted(set(columns))
+    chunks = list(iter_events(paths, wanted, tree=tree))
+    return {
+        c: np.concatenate([ch[c] for ch in chunks]) if chunks else np.empty(0)
+        for c in wanted
+    }

@@ -1,0 +1,59 @@
+"""Writing a scan's results: ``results.json`` and ``regions.parquet``, each atomically."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..report.files import atomic_path, write_json
+from .run import ScanResult
+
+__all__ = ("write_results",)
+
+
+def _regions_table(regions: list[dict]) -> pa.Table:
+    columns = {
+        "rank": [r["rank"] for r in regions],
+        "selection": [json.dumps(r["selection"]) for r in regions],
+        "observables": [r["observables"] for r in regions],
+        "window": [json.dumps(r["window"]) for r in regions],
+        "nsigma": [r["nsigma"] for r in regions],
+        "n_a": [r["n_a"] for r in regions],
+        "n_b": [r["n_b"] for r in regions],
+        "local_p": [r["local_p"] for r in regions],
+        "global_p": [r["global_p"] for r in regions],
+        "histogram": [r["histogram"] for r in regions],
+    }
+    schema = pa.schema(
+        [
+            ("rank", pa.int32()),
+            ("selection", pa.string()),
+            ("observables", pa.list_(pa.string())),
+            ("window", pa.string()),
+            ("nsigma", pa.float64()),
+            ("n_a", pa.float64()),
+            ("n_b", pa.float64()),
+            ("local_p", pa.float64()),
+            ("global_p", pa.float64()),
+            ("histogram", pa.int32()),
+        ]
+    )
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def write_results(result: ScanResult, out: str | Path) -> dict[str, Path]:
+    """Write ``results.json`` (every number and the resolved config) and ``regions.parquet``.
+
+    In ``regions.parquet`` the selection and the window are JSON strings
+    (``{"family": "category"}`` and ``{"observable": [lo, hi]}``).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"results": out / "results.json", "regions": out / "regions.parquet"}
+    with atomic_path(paths["regions"]) as tmp:
+        pq.write_table(_regions_table(result.regions), tmp)
+    write_json(paths["results"], result.to_dict())
+    return paths

@@ -1,0 +1,287 @@
+"""The data-directed scan: events -> every window of every histogram -> ranked regions, global p.
+
+The look-elsewhere effect is calibrated by label-exchange toys: the maximum |N_sigma| over
+everything scanned is recomputed for many random relabellings of the events (exact under the
+symmetry), and the observed maximum's p-value is (k + 1)/(n + 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..calibrate.exchange import max_abs_nsigma, toy_shard
+from ..config import Config
+from ..data.io import iter_events
+from ..errors import DataError
+from ..execution import InlineExecutor
+from ..report.files import atomic_path, write_json
+from ..stats.significance import toy_p_value, z_from_p
+from .layout import EventCells, build_cells
+from .regions import top_windows
+
+__all__ = ("ScanResult", "run_scan", "scan_cells")
+
+log = logging.getLogger(__name__)
+
+#: Toys per shard: fixed, so results do not depend on how shards are spread over workers.
+SHARD_SIZE = 50
+
+
+@dataclass
+class ScanResult:
+    """Everything a scan found; ``to_dict`` is the content of ``results.json``."""
+
+    config: Config
+    cells: EventCells
+    max_abs_nsigma: float
+    per_histogram: np.ndarray
+    toys: np.ndarray
+    regions: list[dict[str, Any]]
+
+    @property
+    def p_value(self) -> tuple[float, float]:
+        """Global p-value of the observed maximum, (k + 1)/(n + 1), and its binomial error."""
+        if self.toys.size == 0:
+            return float("nan"), float("nan")
+        p, err = toy_p_value(self.max_abs_nsigma, self.toys)
+        return float(p), float(err)
+
+    def to_dict(self) -> dict[str, Any]:
+        p, err = self.p_value
+        return {
+            "version": __version__,
+            "global": {
+                "max_abs_nsigma": self.max_abs_nsigma,
+                "p_value": p,
+                "p_value_error": err,
+                "z": float(z_from_p(p)) if np.isfinite(p) else None,
+                "toys": int(self.toys.size),
+                "calibration": f"{self.toys.size} label-exchange toys (events relabelled A/B "
+                "at the observed N_A, all histograms refilled together)",
+            },
+            "regions": self.regions,
+            "histograms": [
+                {
+                    "index": h.index,
+                    "selection": dict(h.selection),
+                    "observables": list(h.observables),
+                    "shape": list(h.shape),
+                    "max_abs_nsigma": float(self.per_histogram[h.index]),
+                }
+                for h in self.cells.histograms
+            ],
+            "events": self.cells.counts,
+            "config": self.config.model_dump(),
+        }
+
+
+def _region_rows(
+    cells: EventCells, obs: dict, config: Config, toys: np.ndarray
+) -> list[dict]:
+    """The ``top`` most discrepant non-overlapping windows over all histograms, ranked."""
+    from scipy import stats
+
+    rows = []
+    for h in cells.histograms:
+        a, b = h.bins(obs["a"]), h.bins(obs["b"])
+        var = {}
+        if obs["var_a"] is not None:
+            var = {"var_a": h.bins(obs["var_a"]), "var_b": h.bins(obs["var_b"])}
+        for w in top_windows(
+            b, a, min_entries=config.scan.min_entries, k=config.scan.top, **var
+        ):
+            sl = tuple(slice(s, e) for s, e in zip(w.start, w.stop, strict=True))
+            rows.append(
+                {
+                    "histogram": h.index,
+                    "selection": dict(h.selection),
+                    "observables": list(h.observables),
+                    "window": {
+                        o: [float(h.edges[j][w.start[j]]), float(h.edges[j][w.stop[j]])]
+                        for j, o in enumerate(h.observables)
+                    },
+                    "bins": {
+                        o: [w.start[j], w.stop[j]] for j, o in enumerate(h.observables)
+                    },
+                    "nsigma": w.nsigma,
+                    "n_a": float(a[sl].sum()),
+                    "n_b": float(b[sl].sum()),
+                    "local_p": float(2 * stats.norm.sf(abs(w.nsigma))),
+                }
+            )
+    rows.sort(key=lambda r: -abs(r["nsigma"]))
+    rows = rows[: config.scan.top]
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+        if toys.size:
+            row["global_p"] = float(toy_p_value(abs(row["nsigma"]), toys)[0])
+        else:
+            row["global_p"] = None
+    return rows
+
+
+def _fingerprint(cells: EventCells, config: Config) -> str:
+    """Identifies the data and settings a shard belongs to, so --resume never mixes runs."""
+    h = hashlib.sha256(
+        json.dumps(config.model_dump(), sort_keys=True, default=str).encode()
+    )
+    h.update(np.ascontiguousarray(cells.is_a).tobytes())
+    h.update(np.asarray(cells.cells.indices).tobytes())
+    if cells.weight is not None:
+        h.update(cells.weight.tobytes())
+    return h.hexdigest()
+
+
+def _run_toys(
+    cells: EventCells,
+    config: Config,
+    pool: Executor,
+    shard_dir: Path | None,
+    resume: bool,
+    progress: Callable[[int, int], None] | None,
+) -> np.ndarray:
+    n = config.scan.toys
+    if n == 0:
+        return np.empty(0)
+    sizes = [SHARD_SIZE] * (n // SHARD_SIZE) + (
+        [n % SHARD_SIZE] if n % SHARD_SIZE else []
+    )
+    seeds = np.random.SeedSequence(config.scan.seed).spawn(len(sizes))
+    results: dict[int, np.ndarray] = {}
+    if shard_dir is not None:
+        shard_dir.mkdir(parents=True, exist_ok=True)
+        manifest = shard_dir / "manifest.json"
+        fingerprint = _fingerprint(cells, config)
+        if resume and manifest.exists():
+            if json.loads(manifest.read_text()).get("fingerprint") != fingerprint:
+                msg = f"{shard_dir}: the finished shards belong to other data or settings; rerun without --resume"
+                raise DataError(msg)
+            for i in range(len(sizes)):
+                f = shard_dir / f"shard_{i:05d}.npy"
+                if f.exists():
+                    results[i] = np.load(f)
+        else:
+            for old in shard_dir.glob("shard_*.npy"):
+                old.unlink()
+        write_json(
+            manifest,
+            {
+                "fingerprint": fingerprint,
+                "shards": len(sizes),
+                "shard_size": SHARD_SIZE,
+            },
+        )
+    done = sum(sizes[i] for i in results)
+    if progress:
+        progress(done, n)
+    futures = {
+        pool.submit(
+            toy_shard, cells, seeds[i], sizes[i], min_entries=config.scan.min_entries
+        ): i
+        for i in range(len(sizes))
+        if i not in results
+    }
+    for future in as_completed(futures):
+        i = futures[future]
+        results[i] = future.result()
+        if shard_dir is not None:
+            with (
+                atomic_path(shard_dir / f"shard_{i:05d}.npy") as tmp,
+                tmp.open("wb") as fh,
+            ):
+                np.save(fh, results[i])
+        done += sizes[i]
+        if progress:
+            progress(done, n)
+    return np.concatenate([results[i] for i in range(len(sizes))])
+
+
+def scan_cells(
+    cells: EventCells,
+    config: Config,
+    *,
+    executor: Executor | None = None,
+    shard_dir: Path | None = None,
+    resume: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScanResult:
+    """Scan prepared event cells: observed windows, regions, and the label-exchange toys."""
+    observed, per_hist = max_abs_nsigma(
+        cells, cells.is_a, min_entries=config.scan.min_entries
+    )
+    toys = _run_toys(
+        cells, config, executor or InlineExecutor(), shard_dir, resume, progress
+    )
+    obs = cells.observed()
+    regions = _region_rows(cells, obs, config, toys)
+    return ScanResult(
+        config=config,
+        cells=cells,
+        max_abs_nsigma=float(observed[0]),
+        per_histogram=per_hist[0],
+        toys=toys,
+        regions=regions,
+    )
+
+
+def run_scan(
+    config: Config,
+    *,
+    events: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None,
+    executor: Executor | None = None,
+    shard_dir: Path | None = None,
+    resume: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScanResult:
+    """Run the data-directed scan described by ``config``.
+
+    Parameters
+    ----------
+    config
+        The validated configuration (:func:`asymscan.config.load_config`).
+    events
+        Columns in memory (a mapping of arrays, a pandas DataFrame, or an iterable of such
+        chunks); default: read ``config.data.paths`` in chunks.
+    executor
+        Where toy shards run (see :func:`asymscan.execution.executor`); default in-process.
+    shard_dir
+        Folder for finished toy shards, so that ``resume=True`` continues an interrupted run.
+    progress
+        Called with (toys done, toys requested).
+    """
+    if events is None:
+        chunks: Iterable[Mapping[str, Any]] = iter_events(
+            config.data.paths, config.columns(), tree=config.data.tree
+        )
+    elif isinstance(events, Mapping) or hasattr(events, "columns"):
+        chunks = [
+            {c: np.asarray(events[c]) for c in config.columns() if _has(events, c)}
+        ]
+    else:
+        chunks = events
+    cells = build_cells(chunks, config)
+    return scan_cells(
+        cells,
+        config,
+        executor=executor,
+        shard_dir=shard_dir,
+        resume=resume,
+        progress=progress,
+    )
+
+
+def _has(events: Any, column: str) -> bool:
+    try:
+        return column in events
+    except TypeError:
+        return False

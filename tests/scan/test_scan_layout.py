@@ -1,0 +1,116 @@
+"""Histograms of the scan, filled from per-event cells, against hist fills."""
+
+from __future__ import annotations
+
+import hist
+import numpy as np
+import pytest
+from conftest import make_config, make_events
+
+from asymscan import DataError
+from asymscan.config import config_from_dict
+from asymscan.scan import build_cells, plan_histograms
+
+
+def test_plan_covers_inclusive_and_every_category():
+    hists = plan_histograms(make_config())
+    # (inclusive + 3 categories) x (m, pt, m-pt)
+    assert len(hists) == 4 * 3
+    assert [h.size for h in hists[:3]] == [28, 13, 28 * 13]
+    assert hists[1].offset == 28
+    assert hists[3].selection == (("jets", "0j"),)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_observed_histograms_equal_hist_fills(rng, weighted):
+    ev = make_events(5000, rng)
+    cfg = make_config()
+    if weighted:
+        ev["w"] = rng.uniform(0.5, 1.5, ev["m"].size)
+        cfg = cfg.model_copy(
+            update={
+                "data": cfg.data.model_copy(
+                    update={"weight": __import__("asymscan").data.parse("w")}
+                )
+            }
+        )
+    cells = build_cells([ev], cfg)
+    obs = cells.observed()
+    w = ev.get("w", np.ones(ev["m"].size))
+    for h in cells.histograms:
+        sel = np.ones(ev["m"].size, dtype=bool)
+        for _fam, cat in h.selection:
+            sel &= {"0j": ev["nj"] == 0, "1j": ev["nj"] == 1, "2j+": ev["nj"] >= 2}[cat]
+        axes = [hist.axis.Regular(len(e) - 1, e[0], e[-1]) for e in h.edges]
+        for flav, key in ((11, "a"), (13, "b")):
+            ref = hist.Hist(*axes, storage=hist.storage.Weight())
+            m = sel & (ev["flav"] == flav)
+            ref.fill(*(ev[o][m] for o in h.observables), weight=w[m])
+            np.testing.assert_allclose(h.bins(obs[key]), ref.values(), rtol=1e-12)
+            if weighted:
+                np.testing.assert_allclose(
+                    h.bins(obs["var_" + key]), ref.variances(), rtol=1e-12
+                )
+
+
+def test_non_finite_and_out_of_range_are_counted_not_binned(rng):
+    ev = make_events(1000, rng)
+    ev["m"][:7] = np.nan
+    ev["m"][7:10] = np.inf
+    ev["m"][10:15] = 500.0
+    cells = build_cells([ev], make_config())
+    assert cells.counts["non_finite"]["m"] == 10
+    assert cells.counts["out_of_range"]["m"] == 5 + int(
+        ((ev["m"][15:] < 30) | (ev["m"][15:] >= 170)).sum()
+    )
+    obs = cells.observed()
+    h = cells.histograms[0]
+    assert (
+        h.bins(obs["a"]).sum() + h.bins(obs["b"]).sum()
+        == 1000 - cells.counts["non_finite"]["m"] - cells.counts["out_of_range"]["m"]
+    )
+
+
+def test_chunks_give_the_same_cells(rng):
+    ev = make_events(3000, rng)
+    whole = build_cells([ev], make_config())
+    parts = build_cells(
+        [{k: v[:1000] for k, v in ev.items()}, {k: v[1000:] for k, v in ev.items()}],
+        make_config(),
+    )
+    assert (whole.cells != parts.cells).nnz == 0
+    np.testing.assert_array_equal(whole.is_a, parts.is_a)
+
+
+def test_overlapping_samples_are_an_error(rng):
+    cfg = config_from_dict(
+        {
+            **make_config().model_dump(),
+            "symmetry": {"name": "x", "a": "nj >= 0", "b": "flav == 13"},
+        }
+    )
+    with pytest.raises(DataError, match=r"both symmetry\.a"):
+        build_cells([make_events(100, rng)], cfg)
+
+
+def test_overlapping_categories_are_an_error(rng):
+    data = make_config().model_dump()
+    data["selections"] = [
+        {"name": "jets", "categories": {"low": "nj <= 1", "high": "nj >= 1"}}
+    ]
+    with pytest.raises(DataError, match="both categories 'low' and 'high'"):
+        build_cells([make_events(500, rng)], config_from_dict(data))
+
+
+def test_empty_sample_is_an_error(rng):
+    ev = make_events(100, rng)
+    ev["flav"][:] = 11
+    with pytest.raises(DataError, match="sample B 0 event"):
+        build_cells([ev], make_config())
+
+
+def test_unknown_column_is_named(rng):
+    ev = make_events(100, rng)
+    del ev["pt"]
+    with pytest.raises(DataError, match="pt"):
+        build_cells([ev], make_config())
