@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import make_config, make_events
+from scan_factories import make_config, make_events
 from scipy import stats
 
 from asymscan import scan_windows

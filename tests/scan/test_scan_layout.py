@@ -5,7 +5,7 @@ from __future__ import annotations
 import hist
 import numpy as np
 import pytest
-from conftest import make_config, make_events
+from scan_factories import make_config, make_events
 
 from asymscan import DataError
 from asymscan.config import config_from_dict

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import make_config, make_events
 from pyarrow import csv as pacsv
+from scan_factories import make_config, make_events
 
 from asymscan import DataError
 from asymscan.cli import cli
