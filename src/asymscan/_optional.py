@@ -7,7 +7,15 @@ from types import ModuleType
 
 __all__ = ("require",)
 
-_EXTRA = {"torch": "nn", "uproot": "root", "awkward": "root", "distributed": "dask"}
+_EXTRA = {
+    "torch": "nn",
+    "uproot": "root",
+    "awkward": "root",
+    "distributed": "dask",
+    "pythia8mc": "pythia",
+    "pythia8": "pythia",
+    "fastjet": "pythia",
+}
 
 
 def require(module: str) -> ModuleType:

@@ -85,3 +85,14 @@ def test_study_binned_rejects_bad_options(tmp_path):
     )
     assert result.exit_code != 0
     assert "nope" in result.output
+
+
+def test_result_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    from asymscan.report import write_json
+
+    path = write_json(tmp_path / "x.json", {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from .generate import generate
 from .scan import scan
 from .study import study
 
@@ -18,6 +19,7 @@ def cli() -> None:
 
 
 cli.add_command(study)
+cli.add_command(generate)
 cli.add_command(scan)
 
 
