@@ -159,3 +159,23 @@ def test_cli_scan_unknown_config_key(tmp_path):
     assert result.exit_code != 0
     assert "colour" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_report_ties_plots_and_numbers_together(rng, tmp_path):
+    data = make_config(toys=20).model_dump()
+    data["symmetry"]["name"] = "<script>alert(1)</script>"
+    from asymscan.config import config_from_dict
+
+    result = run_scan(config_from_dict(data), events=make_events(6000, rng, signal=200))
+    paths = write_results(result, tmp_path)
+    html = paths["report"].read_text()
+    assert "<script>" not in html  # names are escaped
+    assert "&lt;script&gt;" in html
+    for key, path in paths.items():
+        if key.startswith("region_") or key == "toys":
+            assert path.read_bytes()[:4] == b"\x89PNG"
+            assert f'src="{path.name}"' in html
+    assert f"{result.regions[0]['nsigma']:+.2f}" in html
+    assert len([k for k in paths if k.startswith("region_")]) == min(
+        10, len(result.regions)
+    )

@@ -117,4 +117,6 @@ def scan(
             gp,
         )
     console.print(table)
-    console.print(f"wrote {paths['results']} and {paths['regions']}")
+    console.print(
+        f"wrote {paths['results']}, {paths['regions']} and the report {paths['report']}"
+    )

@@ -13,7 +13,7 @@ from scipy import stats
 from ..studies.binned import TESTS, BinnedStudy
 from .files import atomic_path
 
-__all__ = ("plot_binned_study",)
+__all__ = ("figure", "plot_binned_study")
 
 _COLOURS = {
     "nsigma_full": "#7a7a7a",
@@ -24,16 +24,33 @@ _COLOURS = {
 
 
 @contextmanager
-def _figure(path: Path, *, ncols: int = 1, width: float = 7.0) -> Iterator:
-    """A figure in the mplhep style, saved atomically to ``path`` and closed."""
+def figure(
+    path: Path,
+    *,
+    ncols: int = 1,
+    nrows: int = 1,
+    width: float = 7.0,
+    height_ratios: tuple[float, ...] | None = None,
+) -> Iterator:
+    """A figure in the mplhep style, saved atomically to ``path`` and closed.
+
+    Yields ``(fig, axes)`` with ``axes`` a 2-D array ``[row][column]``.
+    """
     mpl.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import mplhep as hep
 
     with plt.style.context(hep.style.ROOT):
-        fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, 6), squeeze=False)
+        fig, axes = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(width * ncols, 6 if nrows == 1 else 7.5),
+            squeeze=False,
+            sharex=nrows > 1,
+            gridspec_kw={"height_ratios": height_ratios} if height_ratios else None,
+        )
         try:
-            yield fig, axes[0]
+            yield fig, axes
             fig.tight_layout()
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, dpi=110, format="png")
@@ -51,9 +68,9 @@ def plot_templates(study: BinnedStudy, path: Path) -> None:
     """Fig. 1: the background template T and the signal template S (2-D) or their profiles (1-D)."""
     import mplhep as hep
 
-    with _figure(path, ncols=2, width=6.5) as (_fig, axes):
+    with figure(path, ncols=2, width=6.5) as (_fig, axes):
         for ax, values, title in zip(
-            axes,
+            axes[0],
             (study.background, study.signal),
             ("background T", "signal S (normalised)"),
             strict=True,
@@ -76,7 +93,7 @@ def plot_templates(study: BinnedStudy, path: Path) -> None:
             ax.set_title(title)
         if study.signal.ndim >= 2:
             w = study.window
-            axes[1].add_patch(
+            axes[0][1].add_patch(
                 mpl.patches.Rectangle(
                     (w[0, 0], w[1, 0]),
                     w[0, 1] - w[0, 0],
@@ -90,8 +107,8 @@ def plot_templates(study: BinnedStudy, path: Path) -> None:
 
 def plot_pdfs(study: BinnedStudy, path: Path) -> None:
     """Fig. 2: distributions of Z under the symmetric and asymmetric hypotheses, per test."""
-    with _figure(path, width=8.0) as (_fig, axes):
-        ax = axes[0]
+    with figure(path, width=8.0) as (_fig, axes):
+        ax = axes[0][0]
         lo = min(min(v.min() for v in study.toys_null.values()), -4.5)
         hi = max(max(v.max() for v in study.toys_signal.values()), 8.0)
         bins = np.linspace(lo, hi, 120)
@@ -127,8 +144,8 @@ def plot_pdfs(study: BinnedStudy, path: Path) -> None:
 
 def plot_window_sizes(study: BinnedStudy, path: Path) -> None:
     """Fig. 3: Asimov N_sigma of the best square window against its size, with q0 for reference."""
-    with _figure(path) as (_fig, axes):
-        ax = axes[0]
+    with figure(path) as (_fig, axes):
+        ax = axes[0][0]
         _bands(ax)
         ax.plot(
             study.window_sizes,
@@ -159,8 +176,8 @@ def plot_window_sizes(study: BinnedStudy, path: Path) -> None:
 def plot_roc(study: BinnedStudy, path: Path) -> None:
     """Fig. 4: ROC curves of the four tests, with their AUC."""
     aucs = study.auc()
-    with _figure(path) as (_fig, axes):
-        ax = axes[0]
+    with figure(path) as (_fig, axes):
+        ax = axes[0][0]
         for key, (fpr, tpr) in study.roc().items():
             ax.plot(
                 fpr,
@@ -176,8 +193,8 @@ def plot_roc(study: BinnedStudy, path: Path) -> None:
 
 def plot_injection(study: BinnedStudy, path: Path) -> None:
     """Fig. 5: Asimov Z of each test against the injected significance."""
-    with _figure(path) as (_fig, axes):
-        ax = axes[0]
+    with figure(path) as (_fig, axes):
+        ax = axes[0][0]
         _bands(ax)
         for key, label in TESTS.items():
             style = "s--" if key == "nsigma_window" else "o-"

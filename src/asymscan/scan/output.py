@@ -44,16 +44,28 @@ def _regions_table(regions: list[dict]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=schema)
 
 
-def write_results(result: ScanResult, out: str | Path) -> dict[str, Path]:
-    """Write ``results.json`` (every number and the resolved config) and ``regions.parquet``.
+def write_results(
+    result: ScanResult, out: str | Path, *, plots: bool = True
+) -> dict[str, Path]:
+    """Write ``results.json``, ``regions.parquet`` and, with ``plots``, PNGs and ``report.html``.
 
-    In ``regions.parquet`` the selection and the window are JSON strings
-    (``{"family": "category"}`` and ``{"observable": [lo, hi]}``).
+    ``results.json`` holds every number and the resolved configuration. In ``regions.parquet``
+    the selection and the window are JSON strings (``{"family": "category"}`` and
+    ``{"observable": [lo, hi]}``). ``results.json`` is written last, so its presence marks a
+    finished output folder.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"results": out / "results.json", "regions": out / "regions.parquet"}
     with atomic_path(paths["regions"]) as tmp:
         pq.write_table(_regions_table(result.regions), tmp)
-    write_json(paths["results"], result.to_dict())
+    data = result.to_dict()
+    if plots:
+        from ..report.html import write_report
+        from ..report.scan_plots import plot_scan
+
+        figures = plot_scan(result, out)
+        paths.update(figures)
+        paths["report"] = write_report(data, figures, out)
+    write_json(paths["results"], data)
     return paths

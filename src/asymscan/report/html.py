@@ -1,0 +1,101 @@
+"""One self-contained ``report.html`` for a scan: opens in a browser from disk, no server."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from .files import atomic_path
+
+__all__ = ("write_report",)
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; }
+table { border-collapse: collapse; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th { background: #f0f0f0; } td.l { text-align: left; }
+.box { background: #f7f7f7; border-left: 4px solid #d62728; padding: 0.6em 1em; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
+"""
+
+
+def _fmt(x: Any, spec: str = ".3g") -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def _regions(regions: list[dict]) -> str:
+    head = "<tr><th>rank</th><th>selection</th><th>observables</th><th>window</th><th>N<sub>&sigma;</sub></th><th>A</th><th>B</th><th>local p</th><th>global p</th></tr>"
+    rows = []
+    for r in regions:
+        sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
+        win = "; ".join(
+            f"{o} &isin; [{lo:g}, {hi:g})" for o, (lo, hi) in r["window"].items()
+        )
+        rows.append(
+            f"<tr><td>{r['rank']}</td><td class=l>{escape(sel)}</td>"
+            f"<td class=l>{escape(' vs '.join(r['observables']))}</td><td class=l>{win}</td>"
+            f"<td>{r['nsigma']:+.2f}</td><td>{r['n_a']:g}</td><td>{r['n_b']:g}</td>"
+            f"<td>{_fmt(r['local_p'])}</td><td>{_fmt(r['global_p'])}</td></tr>"
+        )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _events(events: dict) -> str:
+    lines = [
+        (
+            f"{events['read']} events read: {events['a']} in A, {events['b']} in B, "
+            f"{events['dropped']} in neither (dropped)."
+        )
+    ]
+    for name in events["non_finite"]:
+        nf, oor = events["non_finite"][name], events["out_of_range"][name]
+        if nf or oor:
+            lines.append(
+                f"{escape(name)}: {nf} non-finite value(s), {oor} outside the range (not binned)."
+            )
+    return "<br>".join(lines)
+
+
+def write_report(
+    results: dict[str, Any], figures: dict[str, Path], out: str | Path
+) -> Path:
+    """Write ``report.html`` in ``out`` from a scan's ``results.json`` content and its figures."""
+    out = Path(out)
+    g = results["global"]
+    if g["toys"]:
+        verdict = (
+            f"Maximum |N<sub>&sigma;</sub>| = {g['max_abs_nsigma']:.2f} over everything scanned; "
+            f"global p = {g['p_value']:.3g} &plusmn; {g['p_value_error']:.2g} "
+            f"(Z = {g['z']:.2f}), from {escape(g['calibration'])}."
+        )
+    else:
+        verdict = f"Maximum |N<sub>&sigma;</sub>| = {g['max_abs_nsigma']:.2f}; no toys were run, so no global p-value."
+    regions = [p for k, p in figures.items() if k.startswith("region_")]
+    images = "".join(
+        f'<img src="{escape(p.name)}" alt="{escape(p.stem)}">' for p in regions
+    )
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>asymscan report: {escape(results["config"]["symmetry"]["name"])}</title>
+<style>{_STYLE}</style></head><body>
+<h1>asymscan: {escape(results["config"]["symmetry"]["name"])}</h1>
+<p>A = <code>{escape(results["config"]["symmetry"]["a"])}</code>, B = <code>{escape(results["config"]["symmetry"]["b"])}</code>.
+N<sub>&sigma;</sub> &gt; 0 means B is in excess. Local p-values are two-sided and asymptotic (standard normal);
+global p-values count the toys whose maximum over all windows and histograms is at least as large, (k+1)/(n+1).</p>
+<div class=box>{verdict}</div>
+<h2>Regions of interest</h2>{_regions(results["regions"])}
+<h2>Look-elsewhere calibration</h2><img src="{escape(figures["toys"].name)}" alt="toys">
+<h2>Top regions</h2><div class=grid>{images}</div>
+<h2>Events</h2><p>{_events(results["events"])}</p>
+<h2>Configuration</h2><pre>{escape(json.dumps(results["config"], indent=2))}</pre>
+<p>asymscan {escape(results["version"])}</p>
+</body></html>
+"""
+    path = out / "report.html"
+    with atomic_path(path) as tmp:
+        tmp.write_text(body, encoding="utf-8")
+    return path
