@@ -26,9 +26,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield Path(tmp)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(
-            tmp, 0o666 & ~umask
-        )  # mkstemp creates 0600; give the usual permissions
+        # mkstemp creates the file with mode 0600; give it the usual permissions.
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
