@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
 import time
 from pathlib import Path
 
@@ -26,9 +29,29 @@ def generate() -> None:
 @click.option(
     "--events",
     type=click.IntRange(min=1),
-    default=10_000,
+    default=None,
+    help="Events to generate per pool (before the e-mu selection)  [default: 10000].",
+)
+@click.option(
+    "--lumi",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Size the background pools for this integrated luminosity (fb^-1), from their "
+    "planning cross sections; signal pools get --signal-events. Instead of --events.",
+)
+@click.option(
+    "--lumi-margin",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
     show_default=True,
-    help="Events to generate per pool (before the e-mu selection).",
+    help="Factor on the events of --lumi.",
+)
+@click.option(
+    "--signal-events",
+    type=click.IntRange(min=1),
+    default=20_000,
+    show_default=True,
+    help="Events of each signal pool with --lumi.",
 )
 @click.option(
     "--processes",
@@ -47,10 +70,25 @@ def generate() -> None:
 )
 @click.option(
     "--shard-size",
-    type=click.IntRange(min=1),
-    default=20_000,
+    "shard_sizes",
+    multiple=True,
+    default=("20000",),
     show_default=True,
-    help="Largest number of events of one PYTHIA run (the output does not depend on --workers).",
+    help="Largest number of events of one PYTHIA run (the output does not depend on "
+    "--workers): N for every pool, or POOL=N for one; may be repeated.",
+)
+@click.option(
+    "--shard-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write every finished shard to SHARD_DIR/<pool>/shard_<i>.parquet at once, so "
+    "that an interrupted run can be resumed (--resume).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Read the shards already in --shard-dir instead of generating them again "
+    "(their settings must match).",
 )
 @click.option(
     "--flavour-dependent-detector",
@@ -59,12 +97,24 @@ def generate() -> None:
     "different resolutions and efficiencies) instead of treating e and mu alike.",
 )
 def emu(
-    out, events, processes, seed, workers, shard_size, flavour_dependent_detector
+    out,
+    events,
+    lumi,
+    lumi_margin,
+    signal_events,
+    processes,
+    seed,
+    workers,
+    shard_sizes,
+    shard_dir,
+    resume,
+    flavour_dependent_detector,
 ) -> None:
     """e-mu pools at 13 TeV: SM backgrounds and the Higgs LFV signal, one Parquet per pool.
 
     Every pool carries PYTHIA's cross section in its metadata, so that data sets can be
-    assembled for any luminosity and branching ratio.
+    assembled for any luminosity and branching ratio. Shards run in the order of
+    --processes. When the output is not a terminal, progress is logged one line per shard.
     """
     from rich.console import Console
     from rich.progress import (
@@ -78,13 +128,31 @@ def emu(
     from rich.table import Table
 
     from ..errors import AsymscanError
-    from ..generate import DetectorConfig, generate_emu, resolve_processes
+    from ..generate import (
+        DetectorConfig,
+        events_for_lumi,
+        generate_emu,
+        resolve_processes,
+    )
 
     console = Console()
     try:
         procs = resolve_processes(processes)
     except AsymscanError as err:
         raise click.BadParameter(str(err), param_hint="--processes") from err
+    if lumi is not None and events is not None:
+        msg = "give either --events or --lumi, not both"
+        raise click.UsageError(msg)
+    if resume and shard_dir is None:
+        msg = "--resume needs --shard-dir"
+        raise click.UsageError(msg)
+    if lumi is None:
+        n_events = dict.fromkeys((p.name for p in procs), events or 10_000)
+    else:
+        n_events = {
+            p.name: events_for_lumi(p, lumi, lumi_margin, signal_events) for p in procs
+        }
+    shard_size = _shard_sizes(shard_sizes, [p.name for p in procs])
     detector = (
         DetectorConfig.flavour_dependent()
         if flavour_dependent_detector
@@ -101,23 +169,33 @@ def emu(
         console=console,
         auto_refresh=False,
     )
-    tasks = {p.name: progress.add_task(p.name, total=events) for p in procs}
+    tasks = {p.name: progress.add_task(p.name, total=n_events[p.name]) for p in procs}
 
     def update(name: str, done: int, total: int) -> None:
         progress.update(tasks[name], completed=done, total=total)
         progress.refresh()
 
+    interactive = console.is_terminal
+    if not interactive:
+        # a log file: one line per shard from the library's log instead of progress bars
+        _log_to_stderr()
+        for name in n_events:
+            console.print(
+                f"{name}: {n_events[name]} events, shards of <= {shard_size[name]}"
+            )
     try:
-        with progress:
+        with progress if interactive else contextlib.nullcontext():
             pools = generate_emu(
                 out,
                 procs,
-                n_events=events,
+                n_events=n_events,
                 seed=seed,
                 workers=workers,
                 detector=detector,
-                progress=update,
+                progress=update if interactive else None,
                 shard_size=shard_size,
+                shard_dir=shard_dir,
+                resume=resume,
             )
     except ModuleNotFoundError as err:
         raise click.ClickException(str(err)) from err
@@ -151,3 +229,73 @@ def emu(
         "sigma: PYTHIA's cross section x forced branching fractions; for a signal pool, "
         "per unit BR(H -> LFV)."
     )
+
+
+def _shard_sizes(values: tuple[str, ...], names: list[str]) -> dict[str, int]:
+    """``N`` (every pool) and ``POOL=N`` (one pool) options, later ones winning."""
+    sizes: dict[str, int] = {}
+    for value in values:
+        pool, _, size = value.rpartition("=")
+        try:
+            n = int(size)
+        except ValueError:
+            n = 0
+        if n < 1 or (pool and pool not in names):
+            msg = f"{value!r}: expected N or POOL=N, N >= 1, POOL one of {names}"
+            raise click.BadParameter(msg, param_hint="--shard-size")
+        for name in [pool] if pool else names:
+            sizes[name] = n
+    return {name: sizes.get(name, 20_000) for name in names}
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (click's test runner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def _log_to_stderr() -> None:
+    logger = logging.getLogger("asymscan.generate")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+@generate.command("assemble")
+@click.option(
+    "--shard-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="Shard folder written by 'asymscan generate emu --shard-dir'.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("pools/emu"),
+    show_default=True,
+    help="Output folder: one <pool>.parquet per complete pool.",
+)
+def assemble(shard_dir, out) -> None:
+    """Write the pools whose shards are all in SHARD_DIR; list the incomplete ones."""
+    from rich.console import Console
+
+    from ..errors import AsymscanError
+    from ..generate import assemble_pools
+
+    console = Console()
+    try:
+        result = assemble_pools(shard_dir, out)
+    except AsymscanError as err:
+        raise click.ClickException(str(err)) from err
+    for pool in result.pools.values():
+        console.print(f"wrote {pool.path} ({pool.n_generated} generated)")
+    for name, (present, planned) in result.incomplete.items():
+        console.print(f"incomplete, not written: {name} ({present}/{planned} shards)")

@@ -11,15 +11,30 @@ from __future__ import annotations
 
 from .detector import COLUMNS, DetectorConfig, LeptonResponse, simulate_detector
 from .events import EventBatch, Particles
-from .processes import BACKGROUNDS, PROCESSES, SIGNALS, Process, resolve_processes
+from .processes import (
+    BACKGROUNDS,
+    PROCESSES,
+    SIGNALS,
+    Process,
+    events_for_lumi,
+    resolve_processes,
+)
 from .pythia import ShardResult, run_shard
-from .run import Pool, expected_events, generate_emu, read_pool
+from .run import (
+    Assembly,
+    Pool,
+    assemble_pools,
+    expected_events,
+    generate_emu,
+    read_pool,
+)
 
 __all__ = (
     "BACKGROUNDS",
     "COLUMNS",
     "PROCESSES",
     "SIGNALS",
+    "Assembly",
     "DetectorConfig",
     "EventBatch",
     "LeptonResponse",
@@ -27,6 +42,8 @@ __all__ = (
     "Pool",
     "Process",
     "ShardResult",
+    "assemble_pools",
+    "events_for_lumi",
     "expected_events",
     "generate_emu",
     "read_pool",

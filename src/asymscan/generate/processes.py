@@ -31,6 +31,7 @@ How the forced decays enter the cross section:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -42,7 +43,9 @@ __all__ = (
     "COMMON_SETTINGS",
     "PROCESSES",
     "SIGNALS",
+    "SIGNAL_EVENTS",
     "Process",
+    "events_for_lumi",
     "pythia_settings",
     "resolve_processes",
 )
@@ -104,6 +107,11 @@ class Process:
         For a tau pair (``forced_taus = 2``, ``tau_decays = (11, 13)``): force one tau to e and
         the other to mu, alternating which charge goes to which (see
         :attr:`tau_configurations`).
+    planning_sigma_pb
+        Cross section of the pool in pb (PYTHIA's, times the forced tau decays), as measured
+        on earlier runs, used only to plan how many events a luminosity needs
+        (:func:`events_for_lumi`); ``None`` for a signal pool, which gets a fixed number of
+        events. The pool files carry the cross section of their own run.
     """
 
     name: str
@@ -113,6 +121,7 @@ class Process:
     forced_taus: int = 0
     tau_decays: tuple[int, ...] = ()
     emu_tau_pairs: bool = False
+    planning_sigma_pb: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("background", "signal"):
@@ -125,6 +134,9 @@ class Process:
             self.forced_taus != 2 or sorted(self.tau_decays) != [11, 13]
         ):
             msg = "emu_tau_pairs needs forced_taus = 2 and tau_decays = (11, 13)"
+            raise ConfigError(msg)
+        if self.planning_sigma_pb is not None and not self.planning_sigma_pb > 0:
+            msg = f"planning_sigma_pb must be > 0 or None, got {self.planning_sigma_pb}"
             raise ConfigError(msg)
 
     @property
@@ -158,12 +170,14 @@ def _processes() -> dict[str, Process]:
             "top-quark pairs (gg, qqbar -> t tbar), W -> e/mu/tau nu",
             "background",
             ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", *_W_TO_LEPTONS),
+            planning_sigma_pb=53.03,
         ),
         Process(
             "ww",
             "W+ W- (q qbar -> W+ W-), W -> e/mu/tau nu",
             "background",
             ("WeakDoubleBoson:ffbar2WW = on", *_W_TO_LEPTONS),
+            planning_sigma_pb=6.98,
         ),
         Process(
             "dy_tautau",
@@ -178,18 +192,21 @@ def _processes() -> dict[str, Process]:
             forced_taus=2,
             tau_decays=(11, 13),
             emu_tau_pairs=True,
+            planning_sigma_pb=98.71,
         ),
         Process(
             "ggh_ww",
             "SM Higgs, gluon fusion, H -> W W*, W -> e/mu/tau nu",
             "background",
             (*_GGH, *_H_TO_WW, *_W_TO_LEPTONS),
+            planning_sigma_pb=0.577,
         ),
         Process(
             "vbfh_ww",
             "SM Higgs, vector-boson fusion, H -> W W*, W -> e/mu/tau nu",
             "background",
             (*_VBFH, *_H_TO_WW, *_W_TO_LEPTONS),
+            planning_sigma_pb=0.0805,
         ),
         Process(
             "ggh_tautau",
@@ -199,6 +216,7 @@ def _processes() -> dict[str, Process]:
             forced_taus=2,
             tau_decays=(11, 13),
             emu_tau_pairs=True,
+            planning_sigma_pb=0.104,
         ),
         Process(
             "vbfh_tautau",
@@ -208,6 +226,7 @@ def _processes() -> dict[str, Process]:
             forced_taus=2,
             tau_decays=(11, 13),
             emu_tau_pairs=True,
+            planning_sigma_pb=0.0139,
         ),
         Process(
             "ggh_taumu",
@@ -302,3 +321,56 @@ def pythia_settings(process: Process, seed: int) -> list[str]:
         f"Random:seed = {seed}",
         *process.all_settings,
     ]
+
+
+#: Events generated per signal pool when pools are sized by luminosity: a signal pool is
+#: normalised per unit BR(H -> LFV), so no luminosity fixes its size.
+SIGNAL_EVENTS = 20_000
+
+
+def events_for_lumi(
+    process: Process,
+    lumi_fb: float,
+    margin: float = 1.0,
+    signal_events: int = SIGNAL_EVENTS,
+) -> int:
+    """Events to generate so that a pool holds the events of an integrated luminosity.
+
+    A background pool gets ``ceil(planning_sigma_pb x 1000 x lumi_fb x margin)`` events (its
+    cross section already includes the forced decays, so every generated event counts); a
+    signal pool, normalised per unit BR(H -> LFV), gets ``signal_events``.
+
+    Parameters
+    ----------
+    process
+        The pool.
+    lumi_fb
+        Integrated luminosity in fb^-1.
+    margin
+        Factor (>= 1 for a safety margin) on the number of events, e.g. for the statistical
+        error of the planning cross section.
+    signal_events
+        Events of a signal pool.
+
+    Examples
+    --------
+    >>> events_for_lumi(PROCESSES["ww"], 20.0)
+    139600
+    """
+    if not lumi_fb > 0 or not margin > 0:
+        msg = f"lumi_fb and margin must be > 0, got {lumi_fb} and {margin}"
+        raise ConfigError(msg)
+    if process.kind == "signal":
+        if signal_events < 1:
+            msg = f"signal_events must be >= 1, got {signal_events}"
+            raise ConfigError(msg)
+        return int(signal_events)
+    if process.planning_sigma_pb is None:
+        msg = (
+            f"pool {process.name!r} has no planning_sigma_pb: give its number of events"
+        )
+        raise ConfigError(msg)
+    # rounded first so that floating-point noise does not add an event
+    return max(
+        1, math.ceil(round(process.planning_sigma_pb * 1e3 * lumi_fb * margin, 6))
+    )

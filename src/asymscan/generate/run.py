@@ -12,10 +12,19 @@ under the key ``asymscan``, a JSON document with the generator settings, seeds, 
 and efficiency. The expected number of selected events for a luminosity L (and, for a signal
 pool, a branching ratio BR(H -> LFV)) is ``sigma_selected_fb * L [* BR]``; see
 :func:`expected_events`.
+
+Long productions can keep every finished shard as its own file (``shard_dir``): a Parquet file
+``<shard_dir>/<pool>/shard_<index:05d>.parquet`` with the shard's selected events and, in its
+schema metadata, the settings that made it and PYTHIA's counts and cross section. With
+``resume=True`` the shards found there are read back instead of generated again (after checking
+that they were made with the same settings), so a run cut short goes on where it stopped; the
+pool files are the same as those of an uninterrupted run. ``<shard_dir>/plan.json`` records the
+shards each pool needs; :func:`assemble_pools` writes the pools whose shards are all there.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -33,17 +42,22 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ConfigError, DataError
-from ..report.files import atomic_path
+from ..report.files import atomic_path, write_json
 from .detector import COLUMNS, DetectorConfig
 from .processes import COMMON_SETTINGS, Process, resolve_processes
-from .pythia import ShardResult, run_shard
+from .pythia import ShardResult, import_pythia, run_shard
 
 __all__ = (
+    "DEFAULT_SHARD_SIZE",
     "METADATA_KEY",
+    "PLAN_FILE",
+    "Assembly",
     "Pool",
+    "assemble_pools",
     "expected_events",
     "generate_emu",
     "read_pool",
+    "shard_path",
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +65,12 @@ log = logging.getLogger(__name__)
 #: Key of the JSON document in the Parquet schema metadata.
 METADATA_KEY = "asymscan"
 _FORMAT = "asymscan.emu-pool/1"
+_SHARD_FORMAT = "asymscan.emu-shard/1"
+_PLAN_FORMAT = "asymscan.emu-shard-plan/1"
+#: Name of the file, in a shard folder, that records the shards every pool needs.
+PLAN_FILE = "plan.json"
+#: Largest number of events of one PYTHIA run, unless told otherwise.
+DEFAULT_SHARD_SIZE = 20_000
 
 #: ``progress(pool, events_done, events_total)``, called in the calling process.
 ProgressCallback = Callable[[str, int, int], None]
@@ -81,6 +101,15 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class Assembly:
+    """What :func:`assemble_pools` found: the pools written and those still incomplete."""
+
+    pools: dict[str, Pool]
+    #: pool -> (shards present, shards planned), for the pools not written
+    incomplete: dict[str, tuple[int, int]]
+
+
+@dataclass(frozen=True)
 class _Task:
     process: Process
     shard: int
@@ -88,6 +117,8 @@ class _Task:
     seed: np.random.SeedSequence
     detector: DetectorConfig
     batch_size: int
+    #: what makes the shard's content (checked when a shard file is read back)
+    settings: dict[str, Any] = dataclasses.field(compare=False, repr=False)
 
 
 def _pool_seed(seed: int, name: str) -> np.random.SeedSequence:
@@ -97,6 +128,106 @@ def _pool_seed(seed: int, name: str) -> np.random.SeedSequence:
 def _shard_sizes(n_events: int, shard_size: int) -> list[int]:
     k = max(1, math.ceil(n_events / shard_size))
     return [n_events // k + (i < n_events % k) for i in range(k)]
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _process_dict(process: Process) -> dict[str, Any]:
+    data = dataclasses.asdict(process)
+    data.pop("planning_sigma_pb", None)  # plans the run, does not change its events
+    return _jsonable(data)
+
+
+def _process_from_dict(data: dict[str, Any]) -> Process:
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return Process(**fields)
+
+
+def _pool_tasks(
+    process: Process,
+    n_events: int,
+    shard_size: int,
+    seed: int,
+    detector: DetectorConfig,
+    batch_size: int,
+) -> list[_Task]:
+    sizes = _shard_sizes(n_events, shard_size)
+    seeds = _pool_seed(seed, process.name).spawn(len(sizes))
+    common = {
+        "process": _process_dict(process),
+        "seed": seed,
+        "pool_events": n_events,
+        "shard_size": shard_size,
+        "n_shards": len(sizes),
+        "batch_size": batch_size,
+        "detector": _jsonable(detector.to_dict()),
+    }
+    tasks = []
+    for i, (n, ss) in enumerate(zip(sizes, seeds, strict=True)):
+        settings = common | {
+            "shard": i,
+            "n_events": n,
+            "seed_entropy": _jsonable(ss.entropy),
+            "spawn_key": [int(k) for k in ss.spawn_key],
+        }
+        tasks.append(_Task(process, i, n, ss, detector, batch_size, settings))
+    return tasks
+
+
+def shard_path(shard_dir: str | Path, pool: str, index: int) -> Path:
+    """Path of the file of shard ``index`` of ``pool`` in a shard folder."""
+    return Path(shard_dir) / pool / f"shard_{index:05d}.parquet"
+
+
+_RESULT_FIELDS = tuple(
+    f.name for f in dataclasses.fields(ShardResult) if f.name != "columns"
+)
+
+
+def _write_shard(path: Path, settings: dict[str, Any], result: ShardResult) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta = {
+        "format": _SHARD_FORMAT,
+        "asymscan_version": __version__,
+        "settings": settings,
+        "result": {k: getattr(result, k) for k in _RESULT_FIELDS},
+    }
+    table = pa.table({key: result.columns[key] for key in COLUMNS})
+    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta)})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def _read_shard(path: Path, settings: dict[str, Any]) -> ShardResult:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(METADATA_KEY.encode())
+    meta = json.loads(raw) if raw is not None else {}
+    if meta.get("format") != _SHARD_FORMAT:
+        msg = f"{path} is not an asymscan shard file (format {meta.get('format')!r})"
+        raise DataError(msg)
+    stored = meta["settings"]
+    if stored != settings:
+        keys = sorted(
+            k
+            for k in stored.keys() | settings.keys()
+            if stored.get(k) != settings.get(k)
+        )
+        diff = "; ".join(
+            f"{k}: file {stored.get(k)!r}, now {settings.get(k)!r}" for k in keys
+        )
+        msg = (
+            f"{path} was made with other settings than this run ({diff}); resume with "
+            "the settings of the run that made it, or use another shard folder"
+        )
+        raise ConfigError(msg)
+    columns = {name: table.column(name).to_numpy() for name in COLUMNS}
+    return ShardResult(columns=columns, **meta["result"])
 
 
 _reports: Any = None
@@ -132,8 +263,10 @@ def generate_emu(
     detector: DetectorConfig | None = None,
     progress: ProgressCallback | None = None,
     *,
-    shard_size: int = 20_000,
+    shard_size: int | dict[str, int] = DEFAULT_SHARD_SIZE,
     batch_size: int = 100,
+    shard_dir: str | Path | None = None,
+    resume: bool = False,
 ) -> dict[str, Pool]:
     """Generate e-mu pools with PYTHIA 8 and the detector emulation; write one Parquet each.
 
@@ -143,9 +276,11 @@ def generate_emu(
         Folder of the output, ``<pool>.parquet`` per pool.
     processes
         Pool names, comma-separated names, groups (``"sm"``, ``"signal"``, ``"all"``) or
-        :class:`~asymscan.generate.processes.Process` objects.
+        :class:`~asymscan.generate.processes.Process` objects. Shards run in this order (the
+        shards of the first pool first).
     n_events
-        Events to generate per pool (before selection), or a mapping pool -> events.
+        Events to generate per pool (before selection), or a mapping pool -> events (see
+        :func:`~asymscan.generate.processes.events_for_lumi` to size pools by luminosity).
     seed
         Root seed; every shard of every pool gets its own child seed.
     workers
@@ -155,16 +290,30 @@ def generate_emu(
         (electrons and muons alike).
     progress
         Called in this process as ``progress(pool, events_done, events_total)`` after every
-        batch of generated events.
+        batch of generated events (and once for the shards read back on resuming).
     shard_size
-        Largest number of events of one PYTHIA run.
+        Largest number of events of one PYTHIA run, or a mapping pool -> that number (pools
+        left out get :data:`DEFAULT_SHARD_SIZE`). A pool's events depend on it.
     batch_size
         Events per ``nextBatch`` call and per progress report.
+    shard_dir
+        If given, every finished shard is written at once to
+        ``<shard_dir>/<pool>/shard_<index:05d>.parquet`` (see :func:`shard_path`) and the
+        shards planned for each pool to ``<shard_dir>/plan.json``.
+    resume
+        Read the shards already in ``shard_dir`` instead of generating them again. Without it,
+        a ``shard_dir`` that already holds shards of a requested pool is an error.
 
     Returns
     -------
     dict of str to Pool
         The pools written, by name.
+
+    Raises
+    ------
+    ConfigError
+        For bad arguments, or when ``shard_dir`` holds shards made with other settings (seed,
+        detector, events, shard size, batch size, process or PYTHIA version).
 
     Examples
     --------
@@ -176,8 +325,19 @@ def generate_emu(
     if workers < 1:
         msg = f"workers must be >= 1, got {workers}"
         raise ConfigError(msg)
-    if shard_size < 1 or batch_size < 1:
-        msg = f"shard_size and batch_size must be >= 1, got {shard_size}, {batch_size}"
+    sizes = {
+        p.name: int(
+            shard_size.get(p.name, DEFAULT_SHARD_SIZE)
+            if isinstance(shard_size, dict)
+            else shard_size
+        )
+        for p in procs
+    }
+    if min(sizes.values()) < 1 or batch_size < 1:
+        msg = f"shard sizes and batch_size must be >= 1, got {sizes}, {batch_size}"
+        raise ConfigError(msg)
+    if resume and shard_dir is None:
+        msg = "resume=True needs a shard_dir to resume from"
         raise ConfigError(msg)
     counts: dict[str, int] = {}
     for p in procs:
@@ -190,24 +350,64 @@ def generate_emu(
 
     tasks: list[_Task] = []
     for p in procs:
-        sizes = _shard_sizes(counts[p.name], shard_size)
-        seeds = _pool_seed(seed, p.name).spawn(len(sizes))
-        tasks += [
-            _Task(p, i, n, s, detector, batch_size)
-            for i, (n, s) in enumerate(zip(sizes, seeds, strict=True))
-        ]
+        tasks += _pool_tasks(
+            p, counts[p.name], sizes[p.name], seed, detector, batch_size
+        )
     n_shards = {p.name: sum(t.process.name == p.name for t in tasks) for p in procs}
+    shards = Path(shard_dir) if shard_dir is not None else None
+    loaded: list[ShardResult] = []
+    if shards is not None:
+        _update_plan(shards, procs, tasks, resume)
+        if resume:
+            todo = []
+            for task in tasks:
+                path = shard_path(shards, task.process.name, task.shard)
+                if path.exists():
+                    loaded.append(_read_shard(path, task.settings))
+                else:
+                    todo.append(task)
+            tasks = todo
+            log.info(
+                "resuming from %s: %d shard(s) read back, %d to generate",
+                shards,
+                len(loaded),
+                len(tasks),
+            )
+            if loaded and tasks:
+                _check_pythia_version(loaded)
     done_events = dict.fromkeys(counts, 0)
     results: dict[str, list[ShardResult]] = {p.name: [] for p in procs}
     pools: dict[str, Pool] = {}
     by_name = {p.name: p for p in procs}
+    settings = {(t.process.name, t.shard): t.settings for t in tasks}
+    n_todo, n_finished = len(tasks), 0
 
     def report(name: str, n: int) -> None:
         done_events[name] += n
         if progress is not None:
             progress(name, done_events[name], counts[name])
 
-    def collect(res: ShardResult) -> None:
+    def collect(res: ShardResult, generated: bool = True) -> None:
+        nonlocal n_finished
+        if generated:
+            n_finished += 1
+            if shards is not None:
+                _write_shard(
+                    shard_path(shards, res.process, res.shard),
+                    settings[res.process, res.shard],
+                    res,
+                )
+            log.info(
+                "%s shard %d/%d: %d events, %d selected, %.0f s (%d/%d shards done)",
+                res.process,
+                res.shard + 1,
+                n_shards[res.process],
+                res.n_generated,
+                len(res.columns["event"]),
+                res.seconds,
+                n_finished,
+                n_todo,
+            )
         results[res.process].append(res)
         if len(results[res.process]) == n_shards[res.process]:
             proc = by_name[res.process]
@@ -216,12 +416,17 @@ def generate_emu(
             )
             log.info("wrote %s", pools[proc.name].path)
 
+    for res in loaded:
+        report(res.process, res.n_generated)
+        collect(res, generated=False)
     log.info(
         "generating %d pools, %d shards, on %d worker(s)",
         len(procs),
         len(tasks),
         workers,
     )
+    if not tasks:
+        return pools
     if workers == 1:
         for task in tasks:
             on_batch = functools.partial(report, task.process.name)
@@ -277,6 +482,127 @@ def generate_emu(
     return pools
 
 
+def _read_plan(shard_dir: Path) -> dict[str, Any] | None:
+    path = shard_dir / PLAN_FILE
+    if not path.exists():
+        return None
+    plan = json.loads(path.read_text())
+    if plan.get("format") != _PLAN_FORMAT:
+        msg = f"{path} is not an asymscan shard plan (format {plan.get('format')!r})"
+        raise DataError(msg)
+    return plan
+
+
+def _update_plan(
+    shard_dir: Path, procs: list[Process], tasks: list[_Task], resume: bool
+) -> None:
+    """Record the pools' shards in ``plan.json``, checking them against what is there."""
+    plan = _read_plan(shard_dir)
+    pools: dict[str, Any] = dict(plan["pools"]) if plan is not None else {}
+    for p in procs:
+        first = next(t for t in tasks if t.process.name == p.name).settings
+        entry = {
+            k: first[k]
+            for k in (
+                "process",
+                "seed",
+                "pool_events",
+                "shard_size",
+                "n_shards",
+                "batch_size",
+                "detector",
+            )
+        }
+        present = sorted((shard_dir / p.name).glob("shard_*.parquet"))
+        if present and not resume:
+            msg = (
+                f"{shard_dir / p.name} already holds {len(present)} shard(s) of pool "
+                f"{p.name!r}: pass resume=True (--resume) to use them, or use another "
+                "shard folder"
+            )
+            raise ConfigError(msg)
+        old = pools.get(p.name)
+        if present and old is not None and old != entry:
+            keys = sorted(k for k in entry if old.get(k) != entry[k])
+            diff = "; ".join(
+                f"{k}: plan {old.get(k)!r}, now {entry[k]!r}" for k in keys
+            )
+            msg = (
+                f"pool {p.name!r} in {shard_dir} was planned with other settings ({diff}); "
+                "resume with the settings of the run that made it, or use another shard "
+                "folder"
+            )
+            raise ConfigError(msg)
+        pools[p.name] = entry
+    write_json(shard_dir / PLAN_FILE, {"format": _PLAN_FORMAT, "pools": pools})
+
+
+def _check_pythia_version(loaded: list[ShardResult]) -> None:
+    pythia = import_pythia().Pythia("", False)
+    version = f"{pythia.parm('Pythia:versionNumber'):.3f}"
+    old = {r.pythia_version for r in loaded}
+    if old != {version}:
+        msg = (
+            f"the shards read back were made with PYTHIA {sorted(old)}, but PYTHIA "
+            f"{version} is installed: resume with the same PYTHIA, or use another shard "
+            "folder"
+        )
+        raise ConfigError(msg)
+
+
+def assemble_pools(shard_dir: str | Path, out_dir: str | Path) -> Assembly:
+    """Write the pool files of the pools whose planned shards are all in ``shard_dir``.
+
+    Parameters
+    ----------
+    shard_dir
+        A shard folder written by :func:`generate_emu` (``shard_dir=...``), with its
+        ``plan.json``.
+    out_dir
+        Folder of the output, ``<pool>.parquet`` per complete pool; the files are the same as
+        :func:`generate_emu` writes.
+
+    Returns
+    -------
+    Assembly
+        The pools written and, for the incomplete ones (not written), how many of their
+        planned shards are present.
+    """
+    shards = Path(shard_dir)
+    plan = _read_plan(shards)
+    if plan is None:
+        msg = f"{shards} has no {PLAN_FILE}: not a shard folder of generate_emu"
+        raise DataError(msg)
+    out = Path(out_dir)
+    pools: dict[str, Pool] = {}
+    incomplete: dict[str, tuple[int, int]] = {}
+    for name, entry in plan["pools"].items():
+        process = _process_from_dict(entry["process"])
+        detector = DetectorConfig.from_dict(entry["detector"])
+        tasks = _pool_tasks(
+            process,
+            entry["pool_events"],
+            entry["shard_size"],
+            entry["seed"],
+            detector,
+            entry["batch_size"],
+        )
+        paths = [shard_path(shards, name, t.shard) for t in tasks]
+        n_present = sum(p.exists() for p in paths)
+        if n_present < len(tasks):
+            incomplete[name] = (n_present, len(tasks))
+            log.warning(
+                "pool %s incomplete: %d of %d shards", name, n_present, len(tasks)
+            )
+            continue
+        results = [
+            _read_shard(p, t.settings) for p, t in zip(paths, tasks, strict=True)
+        ]
+        pools[name] = _write_pool(out, process, results, entry["seed"], detector)
+        log.info("wrote %s", pools[name].path)
+    return Assembly(pools, incomplete)
+
+
 def _write_pool(
     out: Path,
     process: Process,
@@ -307,6 +633,10 @@ def _write_pool(
 def _metadata(
     process: Process, shards: list[ShardResult], seed: int, detector: DetectorConfig
 ) -> dict[str, Any]:
+    versions = sorted({r.pythia_version for r in shards})
+    if len(versions) > 1:
+        msg = f"the shards of pool {process.name!r} come from PYTHIA {versions}"
+        raise DataError(msg)
     n_gen = sum(r.n_generated for r in shards)
     n_sel = sum(len(r.columns["event"]) for r in shards)
     n_acc = sum(r.n_accepted for r in shards)
