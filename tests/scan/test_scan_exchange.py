@@ -7,23 +7,45 @@ from scan_factories import make_config, make_events
 from scipy import stats
 
 from asymscan import scan_windows
-from asymscan.calibrate.exchange import exchange_labels, max_abs_nsigma
+from asymscan.calibrate.exchange import exchange_counts, max_abs_nsigma
 from asymscan.scan import build_cells, scan_cells
 
 
-def test_labels_keep_the_sample_size_and_are_uniform():
+def test_exchange_counts_are_multivariate_hypergeometric():
     rng = np.random.default_rng(1)
-    labels = exchange_labels(40, 13, 20000, rng)
-    assert labels.shape == (40, 20000)
-    assert (labels.sum(axis=0) == 13).all()
-    # Each event is in A with probability 13/40.
-    freq = labels.mean(axis=1)
-    assert np.abs(freq - 13 / 40).max() < 5 * np.sqrt(13 / 40 * 27 / 40 / 20000)
+    multiplicity = np.array([1, 4, 10, 25])
+    counts = exchange_counts(multiplicity, 13, 20000, rng)
+    assert counts.shape == (4, 20000)
+    assert (counts.sum(axis=0) == 13).all()
+    assert (counts <= multiplicity[:, None]).all()
+    # Mean and variance of a multivariate hypergeometric: n p_i and n p_i (1 - p_i) (N - n)/(N - 1).
+    big_n, n = multiplicity.sum(), 13
+    p = multiplicity / big_n
+    mean, var = n * p, n * p * (1 - p) * (big_n - n) / (big_n - 1)
+    np.testing.assert_allclose(counts.mean(axis=1), mean, atol=5 * np.sqrt(var / 20000).max())
+    np.testing.assert_allclose(counts.var(axis=1), var, rtol=0.05)
+
+
+def test_weighted_events_are_one_unit_each(rng):
+    data = make_config().model_dump()
+    data["data"]["weight"] = "1.0 + 0 * m"
+    from asymscan.config import config_from_dict
+
+    ev = make_events(3000, rng)
+    weighted = build_cells([ev], config_from_dict(data))
+    compressed = build_cells([ev], make_config())
+    assert weighted.n_units == weighted.n_events == compressed.n_events
+    assert compressed.n_units < compressed.n_events
+    for key in ("a", "b"):
+        np.testing.assert_allclose(weighted.observed()[key], compressed.observed()[key])
+    # Same toys in distribution, but each unit of a weighted scan is one event.
+    counts = exchange_counts(weighted.multiplicity, int(weighted.n_a.sum()), 5, np.random.default_rng(3))
+    assert set(np.unique(counts)) <= {0, 1}
 
 
 def test_observed_maximum_equals_direct_window_scans(rng):
     cells = build_cells([make_events(4000, rng)], make_config())
-    best, per_hist = max_abs_nsigma(cells, cells.is_a, min_entries=25)
+    best, per_hist = max_abs_nsigma(cells, cells.n_a, min_entries=25)
     obs = cells.observed()
     direct = [
         abs(
@@ -39,9 +61,7 @@ def test_observed_maximum_equals_direct_window_scans(rng):
 
 def test_toys_refill_every_histogram_from_the_same_events(rng):
     cells = build_cells([make_events(2000, rng)], make_config())
-    labels = exchange_labels(
-        cells.n_events, int(cells.is_a.sum()), 3, np.random.default_rng(5)
-    )
+    labels = exchange_counts(cells.multiplicity, int(cells.n_a.sum()), 3, np.random.default_rng(5))
     sums, _ = cells.fill(labels)
     for t in range(3):
         one, _ = cells.fill(labels[:, t])

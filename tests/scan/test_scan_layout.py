@@ -79,7 +79,8 @@ def test_chunks_give_the_same_cells(rng):
         make_config(),
     )
     assert (whole.cells != parts.cells).nnz == 0
-    np.testing.assert_array_equal(whole.is_a, parts.is_a)
+    np.testing.assert_array_equal(whole.n_a, parts.n_a)
+    np.testing.assert_array_equal(whole.multiplicity, parts.multiplicity)
 
 
 def test_overlapping_samples_are_an_error(rng):

@@ -2,12 +2,13 @@
 
 A scan fills one histogram per (selection, observable set): the inclusive sample and every
 combination of the categories of the selection families, times every observable (1-D), pair
-(2-D) or triple (3-D). All their bins are laid end to end in one global bin vector, and each
-event's membership is a sparse matrix ``cells`` of shape (global bins, events). Then
+(2-D) or triple (3-D). All their bins are laid end to end in one global bin vector. Events that
+fall in the same bins of every histogram form one *unit* (a joint cell), and the membership of
+the units is a sparse matrix ``cells`` of shape (global bins, units). Then
 
-* the histograms of A are ``cells @ (w * is_a)`` (sum of weights) and ``cells @ (w**2 * is_a)``
-  (sum of squared weights), and likewise for B;
-* toys relabelling the events are one sparse product ``cells @ (w[:, None] * labels)``, which
+* the histograms of A are ``cells @ n_a`` with ``n_a`` the events of A per unit (for weighted
+  events, one unit each: ``cells @ (w * is_a)`` and ``cells @ (w**2 * is_a)``), likewise B;
+* toys relabelling the events are one sparse product with the toys' counts per unit, which
   keeps every correlation between histograms filled from the same events.
 """
 
@@ -92,18 +93,25 @@ def plan_histograms(config: Config) -> list[Histogram]:
 
 @dataclass
 class EventCells:
-    """Per-event bin membership of a whole scan, plus labels, weights and bookkeeping.
+    """Bin membership of every event of a scan, compressed into units, plus bookkeeping.
+
+    A *unit* is a set of events that fall in exactly the same bins of every histogram (the same
+    category in every family and the same bin, or none, of every observable). Unweighted events
+    are compressed into such joint cells, so memory and toy cost scale with the number of
+    occupied cells, not of events; weighted events are one unit each.
 
     Attributes
     ----------
     histograms
         The histograms, whose bins occupy ``[offset, offset + size)`` of the global vector.
     cells
-        Sparse ``(n_bins, n_events)`` membership matrix (CSR, entries 1).
-    is_a
-        Whether each kept event is in sample A (else B).
+        Sparse ``(n_bins, n_units)`` membership matrix (CSR, entries 1).
+    multiplicity
+        Events per unit.
+    n_a
+        Events of sample A per unit (the rest are in B).
     weight
-        Per-event weight, or None for unit weights.
+        Per-unit (= per-event) weight for weighted data, else None.
     counts
         Bookkeeping: events read, in A, in B, in neither (dropped); per observable, events
         with a non-finite value and events outside its range (neither is binned).
@@ -111,165 +119,202 @@ class EventCells:
 
     histograms: list[Histogram]
     cells: sparse.csr_matrix
-    is_a: np.ndarray
+    multiplicity: np.ndarray
+    n_a: np.ndarray
     weight: np.ndarray | None
     counts: dict[str, Any]
 
     @property
     def n_events(self) -> int:
-        return int(self.is_a.size)
+        return int(self.multiplicity.sum())
+
+    @property
+    def n_units(self) -> int:
+        return int(self.multiplicity.size)
 
     @property
     def n_bins(self) -> int:
         return int(self.cells.shape[0])
 
-    def fill(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Sum of weights (and squared weights, if weighted) of the events labelled 1.
+    def fill(self, a_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Sums of weights (and of squared weights, if weighted) of sample A in every bin.
 
-        ``labels`` is ``(n_events,)`` or ``(n_events, n_toys)``; the result is ``(n_bins,)`` or
-        ``(n_toys, n_bins)``.
+        ``a_counts`` gives the events of A per unit, ``(n_units,)`` or ``(n_units, n_toys)``;
+        the result is ``(n_bins,)`` or ``(n_toys, n_bins)``.
         """
-        lab = labels.astype(float, copy=False)
+        counts = a_counts.astype(float, copy=False)
         if self.weight is None:
-            return np.asarray(self.cells @ lab).T, None
-        w = self.weight if lab.ndim == 1 else self.weight[:, None]
-        return np.asarray(self.cells @ (w * lab)).T, np.asarray(
-            self.cells @ (w * w * lab)
-        ).T
+            return np.asarray(self.cells @ counts).T, None
+        w = self.weight if counts.ndim == 1 else self.weight[:, None]
+        wc = w * counts
+        return np.asarray(self.cells @ wc).T, np.asarray(self.cells @ (w * wc)).T
 
     def observed(self) -> dict[str, np.ndarray | None]:
         """The observed histograms of A and B as global bin vectors (sums of w and w**2)."""
-        sum_a, var_a = self.fill(self.is_a)
-        sum_b, var_b = self.fill(~self.is_a)
+        sum_a, var_a = self.fill(self.n_a)
+        sum_b, var_b = self.fill(self.multiplicity - self.n_a)
         return {"a": sum_a, "b": sum_b, "var_a": var_a, "var_b": var_b}
 
 
-def _evaluate(
-    expr: Any, columns: Mapping[str, np.ndarray], where: str, n: int
-) -> np.ndarray:
+def _evaluate(expr: Any, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     value = np.asarray(expr.evaluate(columns))
-    if value.shape != (n,):
-        value = np.broadcast_to(value, (n,))
-    return value
+    return value if value.shape == (n,) else np.broadcast_to(value, (n,))
 
 
-def _condition(
-    expr: Any, columns: Mapping[str, np.ndarray], where: str, n: int
-) -> np.ndarray:
-    value = _evaluate(expr, columns, where, n)
+def _condition(expr: Any, columns: Mapping[str, np.ndarray], where: str, n: int) -> np.ndarray:
+    value = _evaluate(expr, columns, n)
     if value.dtype != bool:
         msg = f"{where} = {expr.text!r} must be a condition (true/false per event), got numbers"
         raise DataError(msg)
     return value
 
 
-def build_cells(
-    chunks: Iterable[Mapping[str, np.ndarray]], config: Config
-) -> EventCells:
-    """Split events by the symmetry, bin them in every histogram, and keep each event's cells.
+def _digits(
+    chunk: Mapping[str, np.ndarray], config: Config, counts: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per kept event of a chunk: is-A, one digit per family and per observable, weight.
+
+    A family's digit is 1 + the category index (0: in none); an observable's digit is its bin
+    index, or ``bins`` when the value is non-finite or out of range. Returns
+    ``(is_a, digits (n, n_families + n_observables), weight or None)``.
+    """
+    n = len(next(iter(chunk.values())))
+    in_a = _condition(config.symmetry.a, chunk, "symmetry.a", n)
+    in_b = _condition(config.symmetry.b, chunk, "symmetry.b", n)
+    both = in_a & in_b
+    if both.any():
+        msg = (
+            f"{int(both.sum())} event(s) are selected by both symmetry.a "
+            f"({config.symmetry.a.text!r}) and symmetry.b ({config.symmetry.b.text!r}); "
+            "the two samples must be exclusive"
+        )
+        raise DataError(msg)
+    keep = in_a | in_b
+    sub = {k: np.asarray(v)[keep] for k, v in chunk.items()}
+    m = int(keep.sum())
+    is_a = in_a[keep]
+    counts["read"] += n
+    counts["dropped"] += n - m
+    counts["a"] += int(is_a.sum())
+    counts["b"] += int(m - is_a.sum())
+    weight = None
+    if config.data.weight is not None:
+        weight = _evaluate(config.data.weight, sub, m).astype(float)
+        bad = ~np.isfinite(weight)
+        if bad.any():
+            msg = (
+                f"data.weight = {config.data.weight.text!r} is NaN or infinite for "
+                f"{int(bad.sum())} event(s)"
+            )
+            raise DataError(msg)
+    digits = np.empty((m, len(config.selections) + len(config.observables)), dtype=np.int64)
+    for j, fam in enumerate(config.selections):
+        index = np.zeros(m, dtype=np.int64)
+        for k, (name, expr) in enumerate(fam.categories.items(), start=1):
+            mask = _condition(expr, sub, f"selections.{fam.name}.{name}", m)
+            clash = mask & (index > 0)
+            if clash.any():
+                other = list(fam.categories)[int(index[np.argmax(clash)]) - 1]
+                msg = (
+                    f"{int(clash.sum())} event(s) fall in both categories {other!r} and "
+                    f"{name!r} of selection family {fam.name!r}; categories must be exclusive"
+                )
+                raise DataError(msg)
+            index[mask] = k
+        digits[:, j] = index
+    for j, obs in enumerate(config.observables, start=len(config.selections)):
+        x = _evaluate(obs.expr, sub, m).astype(float)
+        finite = np.isfinite(x)
+        lo, hi = obs.range
+        inside = finite & (x >= lo) & (x < hi)
+        counts["non_finite"][obs.name] += int((~finite).sum())
+        counts["out_of_range"][obs.name] += int((finite & ~inside).sum())
+        idx = np.floor((np.where(inside, x, lo) - lo) / (hi - lo) * obs.bins).astype(np.int64)
+        digits[:, j] = np.where(inside, np.minimum(idx, obs.bins - 1), obs.bins)
+    return is_a, digits, weight
+
+
+def _membership(digits: np.ndarray, config: Config, histograms: list[Histogram]) -> sparse.csr_matrix:
+    """Sparse (global bins x units) membership of units given by their digits."""
+    fam_col = {f.name: j for j, f in enumerate(config.selections)}
+    cats = {f.name: list(f.categories) for f in config.selections}
+    obs_col = {o.name: j + len(config.selections) for j, o in enumerate(config.observables)}
+    units = np.arange(digits.shape[0])
+    rows, cols = [], []
+    for h in histograms:
+        ok = np.ones(digits.shape[0], dtype=bool)
+        for fam, cat in h.selection:
+            ok &= digits[:, fam_col[fam]] == cats[fam].index(cat) + 1
+        for o, n in zip(h.observables, h.shape, strict=True):
+            ok &= digits[:, obs_col[o]] < n
+        index = tuple(digits[ok, obs_col[o]] for o in h.observables)
+        rows.append(np.ravel_multi_index(index, h.shape) + h.offset)
+        cols.append(units[ok])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    n_bins = sum(h.size for h in histograms)
+    return sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(n_bins, digits.shape[0]))
+
+
+def build_cells(chunks: Iterable[Mapping[str, np.ndarray]], config: Config) -> EventCells:
+    """Split events by the symmetry, bin them in every histogram, and keep their cells.
 
     Events selected by neither ``symmetry.a`` nor ``symmetry.b`` are dropped (and counted); an
     event selected by both, or by two categories of one family, is an error. Non-finite and
-    out-of-range observable values are counted per observable and never binned.
+    out-of-range observable values are counted per observable and never binned. Unweighted
+    events are compressed into joint cells chunk by chunk, so memory stays bounded by the
+    number of occupied cells.
     """
     histograms = plan_histograms(config)
-    n_bins = sum(h.size for h in histograms) if histograms else 0
-    families = config.selections
-    observables = {o.name: o for o in config.observables}
+    names = [o.name for o in config.observables]
     counts: dict[str, Any] = {
         "read": 0,
         "a": 0,
         "b": 0,
         "dropped": 0,
-        "non_finite": dict.fromkeys(observables, 0),
-        "out_of_range": dict.fromkeys(observables, 0),
+        "non_finite": dict.fromkeys(names, 0),
+        "out_of_range": dict.fromkeys(names, 0),
     }
-    rows, cols, labels, weights = [], [], [], []
-    kept = 0
+    radix = [len(f.categories) + 1 for f in config.selections] + [o.bins + 1 for o in config.observables]
+    compress = config.data.weight is None and float(np.prod(radix, dtype=float)) * 2 < 2.0**62
+    keys, key_counts, per_event = [], [], {"digits": [], "is_a": [], "weight": []}
     for chunk in chunks:
-        n = len(next(iter(chunk.values()))) if chunk else 0
-        counts["read"] += n
-        if n == 0:
+        if not chunk or len(next(iter(chunk.values()))) == 0:
             continue
-        in_a = _condition(config.symmetry.a, chunk, "symmetry.a", n)
-        in_b = _condition(config.symmetry.b, chunk, "symmetry.b", n)
-        both = in_a & in_b
-        if both.any():
-            msg = (
-                f"{int(both.sum())} event(s) are selected by both symmetry.a "
-                f"({config.symmetry.a.text!r}) and symmetry.b ({config.symmetry.b.text!r}); "
-                "the two samples must be exclusive"
-            )
-            raise DataError(msg)
-        keep = in_a | in_b
-        counts["dropped"] += int(n - keep.sum())
-        sub = {k: np.asarray(v)[keep] for k, v in chunk.items()}
-        m = int(keep.sum())
-        is_a = in_a[keep]
-        counts["a"] += int(is_a.sum())
-        counts["b"] += int(m - is_a.sum())
-        if config.data.weight is not None:
-            w = _evaluate(config.data.weight, sub, "data.weight", m).astype(float)
-            if not np.isfinite(w).all():
-                msg = f"data.weight = {config.data.weight.text!r} is NaN or infinite for {int((~np.isfinite(w)).sum())} event(s)"
-                raise DataError(msg)
-            weights.append(w)
-        cat = {}
-        for fam in families:
-            index = np.full(m, -1)
-            for j, (name, expr) in enumerate(fam.categories.items()):
-                mask = _condition(expr, sub, f"selections.{fam.name}.{name}", m)
-                clash = mask & (index >= 0)
-                if clash.any():
-                    other = list(fam.categories)[int(index[np.argmax(clash)])]
-                    msg = (
-                        f"{int(clash.sum())} event(s) fall in both categories {other!r} and "
-                        f"{name!r} of selection family {fam.name!r}; categories must be exclusive"
-                    )
-                    raise DataError(msg)
-                index[mask] = j
-            cat[fam.name] = index
-        bin_index, valid = {}, {}
-        for name, obs in observables.items():
-            x = _evaluate(obs.expr, sub, f"observables.{name}.expr", m).astype(float)
-            finite = np.isfinite(x)
-            lo, hi = obs.range
-            inside = finite & (x >= lo) & (x < hi)
-            counts["non_finite"][name] += int((~finite).sum())
-            counts["out_of_range"][name] += int((finite & ~inside).sum())
-            idx = np.floor(
-                (np.where(inside, x, lo) - lo) / (hi - lo) * obs.bins
-            ).astype(np.int64)
-            bin_index[name] = np.minimum(idx, obs.bins - 1)
-            valid[name] = inside
-        events = np.arange(m) + kept
-        for h in histograms:
-            ok = np.ones(m, dtype=bool)
-            for fam_name, category in h.selection:
-                fam = next(f for f in families if f.name == fam_name)
-                ok &= cat[fam_name] == list(fam.categories).index(category)
-            for name in h.observables:
-                ok &= valid[name]
-            flat = np.ravel_multi_index(
-                tuple(bin_index[o][ok] for o in h.observables), h.shape
-            )
-            rows.append(flat + h.offset)
-            cols.append(events[ok])
-        labels.append(is_a)
-        kept += m
-    if kept == 0 or counts["a"] == 0 or counts["b"] == 0:
+        is_a, digits, weight = _digits(chunk, config, counts)
+        if compress:
+            key = np.ravel_multi_index(tuple(digits.T), radix) * 2 + is_a
+            k, c = np.unique(key, return_counts=True)
+            keys.append(k)
+            key_counts.append(c)
+        else:
+            per_event["digits"].append(digits)
+            per_event["is_a"].append(is_a)
+            if weight is not None:
+                per_event["weight"].append(weight)
+    if counts["a"] == 0 or counts["b"] == 0:
         msg = (
             f"sample A has {counts['a']} and sample B {counts['b']} event(s) out of "
             f"{counts['read']} read: both must be non-empty (check symmetry.a and symmetry.b)"
         )
         raise DataError(msg)
-    r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-    c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
-    cells = sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(n_bins, kept))
+    if compress:
+        key, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+        total = np.bincount(inverse, weights=np.concatenate(key_counts)).astype(np.int64)
+        cell, first = np.unique(key >> 1, return_inverse=True)
+        multiplicity = np.bincount(first, weights=total).astype(np.int64)
+        n_a = np.bincount(first, weights=total * (key & 1)).astype(np.int64)
+        digits = np.stack(np.unravel_index(cell, radix), axis=1)
+        weight = None
+    else:
+        digits = np.concatenate(per_event["digits"])
+        n_a = np.concatenate(per_event["is_a"]).astype(np.int64)
+        multiplicity = np.ones_like(n_a)
+        weight = np.concatenate(per_event["weight"]) if per_event["weight"] else None
     return EventCells(
         histograms=histograms,
-        cells=cells,
-        is_a=np.concatenate(labels),
-        weight=np.concatenate(weights) if weights else None,
+        cells=_membership(digits, config, histograms),
+        multiplicity=multiplicity,
+        n_a=n_a,
+        weight=weight,
         counts=counts,
     )

@@ -135,7 +135,8 @@ def _fingerprint(cells: EventCells, config: Config) -> str:
     h = hashlib.sha256(
         json.dumps(config.model_dump(), sort_keys=True, default=str).encode()
     )
-    h.update(np.ascontiguousarray(cells.is_a).tobytes())
+    h.update(np.ascontiguousarray(cells.n_a).tobytes())
+    h.update(np.ascontiguousarray(cells.multiplicity).tobytes())
     h.update(np.asarray(cells.cells.indices).tobytes())
     if cells.weight is not None:
         h.update(cells.weight.tobytes())
@@ -217,7 +218,7 @@ def scan_cells(
 ) -> ScanResult:
     """Scan prepared event cells: observed windows, regions, and the label-exchange toys."""
     observed, per_hist = max_abs_nsigma(
-        cells, cells.is_a, min_entries=config.scan.min_entries
+        cells, cells.n_a, min_entries=config.scan.min_entries
     )
     toys = _run_toys(
         cells, config, executor or InlineExecutor(), shard_dir, resume, progress
