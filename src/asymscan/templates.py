@@ -22,6 +22,7 @@ __all__ = (
     "load_templates",
     "normalise",
     "rectangle",
+    "template_pair",
 )
 
 
@@ -134,8 +135,13 @@ def load_templates(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     else:
         msg = f"template file {p.name!r}: expected a .npz or .root file"
         raise DataError(msg)
-    t = from_histogram(t)
-    s = normalise(s)
+    return template_pair(t, s)
+
+
+def template_pair(background: Any, signal: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validated ``(background, signal)`` templates of one shape, the signal normalised."""
+    t = from_histogram(background)
+    s = normalise(signal)
     if t.shape != s.shape:
         msg = (
             f"background {t.shape} and signal {s.shape} templates have different shapes"

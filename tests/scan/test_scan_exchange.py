@@ -22,7 +22,9 @@ def test_exchange_counts_are_multivariate_hypergeometric():
     big_n, n = multiplicity.sum(), 13
     p = multiplicity / big_n
     mean, var = n * p, n * p * (1 - p) * (big_n - n) / (big_n - 1)
-    np.testing.assert_allclose(counts.mean(axis=1), mean, atol=5 * np.sqrt(var / 20000).max())
+    np.testing.assert_allclose(
+        counts.mean(axis=1), mean, atol=5 * np.sqrt(var / 20000).max()
+    )
     np.testing.assert_allclose(counts.var(axis=1), var, rtol=0.05)
 
 
@@ -39,7 +41,9 @@ def test_weighted_events_are_one_unit_each(rng):
     for key in ("a", "b"):
         np.testing.assert_allclose(weighted.observed()[key], compressed.observed()[key])
     # Same toys in distribution, but each unit of a weighted scan is one event.
-    counts = exchange_counts(weighted.multiplicity, int(weighted.n_a.sum()), 5, np.random.default_rng(3))
+    counts = exchange_counts(
+        weighted.multiplicity, int(weighted.n_a.sum()), 5, np.random.default_rng(3)
+    )
     assert set(np.unique(counts)) <= {0, 1}
 
 
@@ -61,7 +65,9 @@ def test_observed_maximum_equals_direct_window_scans(rng):
 
 def test_toys_refill_every_histogram_from_the_same_events(rng):
     cells = build_cells([make_events(2000, rng)], make_config())
-    labels = exchange_counts(cells.multiplicity, int(cells.n_a.sum()), 3, np.random.default_rng(5))
+    labels = exchange_counts(
+        cells.multiplicity, int(cells.n_a.sum()), 3, np.random.default_rng(5)
+    )
     sums, _ = cells.fill(labels)
     for t in range(3):
         one, _ = cells.fill(labels[:, t])

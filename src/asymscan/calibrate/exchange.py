@@ -29,7 +29,9 @@ def exchange_counts(
     ``multiplicity`` events, a multivariate hypergeometric count. Returns ``(n_units, n_toys)``.
     """
     method = "count" if multiplicity.sum() <= 5_000_000 else "marginals"
-    draws = rng.multivariate_hypergeometric(multiplicity, n_a, size=n_toys, method=method)
+    draws = rng.multivariate_hypergeometric(
+        multiplicity, n_a, size=n_toys, method=method
+    )
     return draws.T
 
 
@@ -55,7 +57,9 @@ def max_abs_nsigma(
         if total_var is not None:
             va = h.bins(np.atleast_2d(var_a))
             kwargs = {"var_a": va, "var_b": np.maximum(h.bins(total_var) - va, 0.0)}
-        scan = scan_windows(b, a, ndim=h.ndim, two_sided=True, min_entries=min_entries, **kwargs)
+        scan = scan_windows(
+            b, a, ndim=h.ndim, two_sided=True, min_entries=min_entries, **kwargs
+        )
         per_hist[:, h.index] = np.nan_to_num(np.abs(scan.best_nsigma), nan=0.0)
     return per_hist.max(axis=1), per_hist
 

@@ -9,7 +9,7 @@ import click
 
 __all__ = ("study",)
 
-_PRESETS = ("flat", "flat-gaussian", "flat-100")
+_PRESETS = ("flat", "flat-gaussian", "flat-100", "higgs-lfv")
 
 
 @click.group()

@@ -59,15 +59,8 @@ def _parquet(path: Path, columns: list[str], chunk_size: int) -> Iterator[Column
         msg = f"{path}: not a readable Parquet file ({err})"
         raise DataError(msg) from err
     _missing(path, columns, handle.schema_arrow.names)
-    try:
-        for batch in handle.iter_batches(batch_size=chunk_size, columns=columns):
-            yield {
-                c: _as_numpy(batch.column(c).to_numpy(zero_copy_only=False), c, path)
-                for c in columns
-            }
-    except (pa.ArrowInvalid, OSError) as err:
-        msg = f"{path}: corrupt Parquet data ({err})"
-        raise DataError(msg) from err
+    batches = handle.iter_batches(batch_size=chunk_size, columns=columns)
+    yield from _arrow_batches(batches, columns, path, "corrupt Parquet data")
 
 
 def _csv(path: Path, columns: list[str], chunk_size: int) -> Iterator[Columns]:
@@ -82,14 +75,23 @@ def _csv(path: Path, columns: list[str], chunk_size: int) -> Iterator[Columns]:
         msg = f"{path}: not a readable CSV file ({err})"
         raise DataError(msg) from err
     _missing(path, columns, reader.schema.names)
+    yield from _arrow_batches(reader, columns, path, "malformed CSV data")
+
+
+def _arrow_batches(
+    batches: Iterable, columns: list[str], path: Path, problem: str
+) -> Iterator[Columns]:
+    """numpy columns of Arrow record batches; read errors name the file."""
+    import pyarrow as pa
+
     try:
-        for batch in reader:
+        for batch in batches:
             yield {
                 c: _as_numpy(batch.column(c).to_numpy(zero_copy_only=False), c, path)
                 for c in columns
             }
     except (pa.ArrowInvalid, OSError) as err:
-        msg = f"{path}: malformed CSV data ({err})"
+        msg = f"{path}: {problem} ({err})"
         raise DataError(msg) from err
 
 

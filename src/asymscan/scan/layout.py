@@ -161,7 +161,9 @@ def _evaluate(expr: Any, columns: Mapping[str, np.ndarray], n: int) -> np.ndarra
     return value if value.shape == (n,) else np.broadcast_to(value, (n,))
 
 
-def _condition(expr: Any, columns: Mapping[str, np.ndarray], where: str, n: int) -> np.ndarray:
+def _condition(
+    expr: Any, columns: Mapping[str, np.ndarray], where: str, n: int
+) -> np.ndarray:
     value = _evaluate(expr, columns, n)
     if value.dtype != bool:
         msg = f"{where} = {expr.text!r} must be a condition (true/false per event), got numbers"
@@ -207,7 +209,9 @@ def _digits(
                 f"{int(bad.sum())} event(s)"
             )
             raise DataError(msg)
-    digits = np.empty((m, len(config.selections) + len(config.observables)), dtype=np.int64)
+    digits = np.empty(
+        (m, len(config.selections) + len(config.observables)), dtype=np.int64
+    )
     for j, fam in enumerate(config.selections):
         index = np.zeros(m, dtype=np.int64)
         for k, (name, expr) in enumerate(fam.categories.items(), start=1):
@@ -229,16 +233,22 @@ def _digits(
         inside = finite & (x >= lo) & (x < hi)
         counts["non_finite"][obs.name] += int((~finite).sum())
         counts["out_of_range"][obs.name] += int((finite & ~inside).sum())
-        idx = np.floor((np.where(inside, x, lo) - lo) / (hi - lo) * obs.bins).astype(np.int64)
+        idx = np.floor((np.where(inside, x, lo) - lo) / (hi - lo) * obs.bins).astype(
+            np.int64
+        )
         digits[:, j] = np.where(inside, np.minimum(idx, obs.bins - 1), obs.bins)
     return is_a, digits, weight
 
 
-def _membership(digits: np.ndarray, config: Config, histograms: list[Histogram]) -> sparse.csr_matrix:
+def _membership(
+    digits: np.ndarray, config: Config, histograms: list[Histogram]
+) -> sparse.csr_matrix:
     """Sparse (global bins x units) membership of units given by their digits."""
     fam_col = {f.name: j for j, f in enumerate(config.selections)}
     cats = {f.name: list(f.categories) for f in config.selections}
-    obs_col = {o.name: j + len(config.selections) for j, o in enumerate(config.observables)}
+    obs_col = {
+        o.name: j + len(config.selections) for j, o in enumerate(config.observables)
+    }
     units = np.arange(digits.shape[0])
     rows, cols = [], []
     for h in histograms:
@@ -255,7 +265,9 @@ def _membership(digits: np.ndarray, config: Config, histograms: list[Histogram])
     return sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(n_bins, digits.shape[0]))
 
 
-def build_cells(chunks: Iterable[Mapping[str, np.ndarray]], config: Config) -> EventCells:
+def build_cells(
+    chunks: Iterable[Mapping[str, np.ndarray]], config: Config
+) -> EventCells:
     """Split events by the symmetry, bin them in every histogram, and keep their cells.
 
     Events selected by neither ``symmetry.a`` nor ``symmetry.b`` are dropped (and counted); an
@@ -274,8 +286,12 @@ def build_cells(chunks: Iterable[Mapping[str, np.ndarray]], config: Config) -> E
         "non_finite": dict.fromkeys(names, 0),
         "out_of_range": dict.fromkeys(names, 0),
     }
-    radix = [len(f.categories) + 1 for f in config.selections] + [o.bins + 1 for o in config.observables]
-    compress = config.data.weight is None and float(np.prod(radix, dtype=float)) * 2 < 2.0**62
+    radix = [len(f.categories) + 1 for f in config.selections] + [
+        o.bins + 1 for o in config.observables
+    ]
+    compress = (
+        config.data.weight is None and float(np.prod(radix, dtype=float)) * 2 < 2.0**62
+    )
     keys, key_counts, per_event = [], [], {"digits": [], "is_a": [], "weight": []}
     for chunk in chunks:
         if not chunk or len(next(iter(chunk.values()))) == 0:
@@ -299,7 +315,9 @@ def build_cells(chunks: Iterable[Mapping[str, np.ndarray]], config: Config) -> E
         raise DataError(msg)
     if compress:
         key, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-        total = np.bincount(inverse, weights=np.concatenate(key_counts)).astype(np.int64)
+        total = np.bincount(inverse, weights=np.concatenate(key_counts)).astype(
+            np.int64
+        )
         cell, first = np.unique(key >> 1, return_inverse=True)
         multiplicity = np.bincount(first, weights=total).astype(np.int64)
         n_a = np.bincount(first, weights=total * (key & 1)).astype(np.int64)

@@ -28,7 +28,7 @@ from ..stats import (
     roc_curve,
     scan_windows,
 )
-from ..templates import from_histogram, normalise
+from ..templates import template_pair
 
 __all__ = ("PRESETS", "TESTS", "BinnedStudy", "binned_study", "preset_templates")
 
@@ -41,6 +41,12 @@ TESTS = {
     "q0_L1": r"$q_0^{L1}$",
     "q0_L2": r"$q_0^{L2}$",
 }
+
+
+def _higgs_lfv() -> tuple[np.ndarray, np.ndarray]:
+    from ..samples import higgs_lfv_templates
+
+    return higgs_lfv_templates()
 
 
 #: Template presets: name -> (description, factory returning (background, signal)).
@@ -59,6 +65,10 @@ PRESETS: dict[str, tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
     "flat-100": (
         "flat 28x28 background, 100 entries per bin; flat 6x6 signal in the centre (Sec. 3)",
         lambda: (templates.flat((28, 28), 100.0), templates.rectangle((28, 28), 6)),
+    ),
+    "higgs-lfv": (
+        "Higgs LFV (Sec. 3, Fig. 1): SM e-mu pools at 40 fb^-1 + 25/bin; H -> tau mu",
+        _higgs_lfv,
     ),
 }
 
@@ -238,13 +248,7 @@ def binned_study(
     BinnedStudy
     """
     step = progress or (lambda _msg: None)
-    t = from_histogram(background)
-    s = normalise(signal)
-    if t.shape != s.shape:
-        msg = (
-            f"background {t.shape} and signal {s.shape} templates have different shapes"
-        )
-        raise ShapeError(msg)
+    t, s = template_pair(background, signal)
     if not 1 <= t.ndim <= 3:
         msg = f"templates must have 1 to 3 axes, got {t.ndim}"
         raise ShapeError(msg)
