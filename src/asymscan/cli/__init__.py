@@ -6,7 +6,7 @@ import click
 
 from .._version import __version__
 from .generate import generate
-from .scan import scan
+from .scan import demo, scan
 from .study import study
 
 __all__ = ("cli", "main")
@@ -21,6 +21,7 @@ def cli() -> None:
 cli.add_command(study)
 cli.add_command(generate)
 cli.add_command(scan)
+cli.add_command(demo)
 
 
 def main() -> None:

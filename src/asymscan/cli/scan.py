@@ -1,48 +1,42 @@
-"""``asymscan scan CONFIG --out DIR``: the data-directed scan."""
+"""``asymscan scan CONFIG --out DIR`` and ``asymscan demo``: the data-directed scan."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-__all__ = ("scan",)
+__all__ = ("demo", "scan")
 
 
-@click.command("scan")
-@click.argument(
-    "config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path)
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Output folder (results.json, regions.parquet).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Run toy shards on a local pool of N processes.",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="Run toy shards on an existing Dask cluster (tcp://host:port).",
-)
-@click.option(
-    "--resume", is_flag=True, help="Continue from the finished toy shards in OUT."
-)
-def scan(
-    config_path: Path,
+def _execution_options(command: Any) -> Any:
+    command = click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Run toy shards on an existing Dask cluster (tcp://host:port).",
+    )(command)
+    command = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Run toy shards on a local pool of N processes.",
+    )(command)
+    return command
+
+
+def _scan_and_report(
+    console: Any,
+    config: Any,
+    chunks: Any,
     out: Path,
+    *,
     workers: int | None,
     scheduler: str | None,
     resume: bool,
 ) -> None:
-    """Scan every selection, observable set and window of CONFIG for A/B asymmetries."""
-    from rich.console import Console
+    """Fill, scan with toys (progress bar), write every output and print the summary."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -51,55 +45,48 @@ def scan(
     )
     from rich.table import Table
 
-    from ..config import load_config
-    from ..data.io import iter_events
-    from ..errors import AsymscanError
     from ..execution import executor
     from ..scan import build_cells, scan_cells
     from ..scan.output import write_results
 
-    console = Console()
-    try:
-        config = load_config(config_path)
-        with console.status("reading events and filling histograms"):
-            cells = build_cells(
-                iter_events(config.data.paths, config.columns(), tree=config.data.tree),
-                config,
-            )
-        console.print(
-            f"{cells.counts['a']} events in A, {cells.counts['b']} in B "
-            f"({cells.counts['dropped']} in neither); {len(cells.histograms)} histograms"
+    with console.status("filling histograms"):
+        cells = build_cells(chunks, config)
+    console.print(
+        f"{cells.counts['a']} events in A, {cells.counts['b']} in B "
+        f"({cells.counts['dropped']} in neither); {len(cells.histograms)} histograms"
+    )
+    with (
+        executor(workers, scheduler) as pool,
+        Progress(
+            "toys",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar,
+    ):
+        task = bar.add_task("toys", total=config.scan.toys)
+        result = scan_cells(
+            cells,
+            config,
+            executor=pool,
+            shard_dir=out / "shards",
+            resume=resume,
+            progress=lambda done, total: bar.update(task, completed=done),
         )
-        with (
-            executor(workers, scheduler) as pool,
-            Progress(
-                "toys",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console,
-            ) as bar,
-        ):
-            task = bar.add_task("toys", total=config.scan.toys)
-            result = scan_cells(
-                cells,
-                config,
-                executor=pool,
-                shard_dir=out / "shards",
-                resume=resume,
-                progress=lambda done, total: bar.update(task, completed=done),
-            )
+    with console.status("writing results, plots and the report"):
         paths = write_results(result, out)
-    except AsymscanError as err:
-        raise click.ClickException(str(err)) from err
 
     g = result.to_dict()["global"]
-    console.print(
-        f"max |N_sigma| = {g['max_abs_nsigma']:.2f}: global p = {g['p_value']:.3g} "
-        f"± {g['p_value_error']:.2g} (Z = {g['z']:.2f}, {g['toys']} toys)"
-        if g["toys"]
-        else f"max |N_sigma| = {g['max_abs_nsigma']:.2f} (no toys: no global p-value)"
-    )
+    if g["toys"]:
+        console.print(
+            f"max |N_sigma| = {g['max_abs_nsigma']:.2f}: global p = {g['p_value']:.3g} "
+            f"± {g['p_value_error']:.2g} (Z = {g['z']:.2f}, {g['toys']} toys)"
+        )
+    else:
+        console.print(
+            f"max |N_sigma| = {g['max_abs_nsigma']:.2f} (no toys: no global p-value)"
+        )
     table = Table(title="regions of interest")
     for col in ("rank", "selection", "window", "N_sigma", "A", "B", "global p"):
         table.add_column(col)
@@ -117,6 +104,148 @@ def scan(
             gp,
         )
     console.print(table)
-    console.print(
-        f"wrote {paths['results']}, {paths['regions']} and the report {paths['report']}"
-    )
+    console.print(f"results: {paths['results']}; report: {paths['report']}")
+
+
+@click.command("scan")
+@click.argument(
+    "config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder (results.json, regions.parquet, PNG plots, report.html).",
+)
+@_execution_options
+@click.option(
+    "--resume", is_flag=True, help="Continue from the finished toy shards in OUT."
+)
+def scan(
+    config_path: Path,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+) -> None:
+    """Scan every selection, observable set and window of CONFIG for A/B asymmetries."""
+    from rich.console import Console
+
+    from ..config import load_config
+    from ..data.io import iter_events
+    from ..errors import AsymscanError
+
+    console = Console()
+    try:
+        config = load_config(config_path)
+        chunks = iter_events(config.data.paths, config.columns(), tree=config.data.tree)
+        _scan_and_report(
+            console,
+            config,
+            chunks,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+        )
+    except AsymscanError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results/demo"),
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--lumi",
+    type=float,
+    default=20.0,
+    show_default=True,
+    help="Integrated luminosity of the assembled data set [fb^-1].",
+)
+@click.option(
+    "--signal",
+    type=click.Choice(["taumu", "taue", "none"]),
+    default="taumu",
+    show_default=True,
+    help="LFV Higgs decay injected (gluon fusion + VBF).",
+)
+@click.option(
+    "--branching-ratio",
+    type=float,
+    default=0.02,
+    show_default=True,
+    help="BR(H -> LFV) of the injected signal.",
+)
+@click.option(
+    "--toys",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Label-exchange toys for the global p-value.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Seed of the data set and of the toys.",
+)
+@click.option(
+    "--pools",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of e-mu pool files (default: the sample shipped with asymscan).",
+)
+@_execution_options
+def demo(
+    out: Path,
+    lumi: float,
+    signal: str,
+    branching_ratio: float,
+    toys: int,
+    seed: int,
+    pools: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """Scan a data set assembled from the shipped PYTHIA e-mu sample, with a signal injected.
+
+    Writes the events and the configuration (demo.toml) beside the results, so the scan can be
+    rerun with `asymscan scan OUT/demo.toml`.
+    """
+    from rich.console import Console
+
+    from ..errors import AsymscanError
+    from ..scan.demo import demo_events, write_demo_inputs
+
+    console = Console()
+    try:
+        with console.status("assembling the data set from the shipped sample"):
+            events = demo_events(
+                lumi=lumi,
+                signal=None if signal == "none" else signal,
+                branching_ratio=branching_ratio,
+                seed=seed,
+                pools=pools,
+            )
+        config, config_path = write_demo_inputs(events, out, toys=toys, seed=seed)
+        console.print(
+            f"{len(events['lead_flavour'])} events at {lumi:g} fb^-1, signal "
+            f"{signal} at BR = {branching_ratio:g}; configuration: {config_path}"
+        )
+        _scan_and_report(
+            console,
+            config,
+            [events],
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=False,
+        )
+    except AsymscanError as err:
+        raise click.ClickException(str(err)) from err
