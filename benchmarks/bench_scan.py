@@ -19,6 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import boost_histogram as bh
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 from asymscan.calibrate.exchange import exchange_counts, max_abs_nsigma
 from asymscan.config import config_from_dict
 from asymscan.data.io import iter_events
-from asymscan.scan import build_cells, scan_cells
+from asymscan.scan import build_cells, fill_cells, scan_cells
 
 
 def events(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -107,7 +108,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big.parquet"
-        pq.write_table(pa.table(events(args.fill_events, rng)), big)
+        pq.write_table(
+            pa.table(events(args.fill_events, rng)), big, row_group_size=250_000
+        )
         cfg = config([str(big)], 0)
         times = []
         for _ in range(3):
@@ -118,6 +121,16 @@ def main() -> None:
             f"Parquet -> {len(cells.histograms)} histograms, {args.fill_events:,} events: "
             f"best of 3 {min(times):.2f} s = {args.fill_events / min(times):.3g} events/s on one core "
             f"(first run {times[0]:.2f} s, with one-off initialisation)"
+        )
+        with ProcessPoolExecutor(2) as pool:
+            fill_cells(cfg, executor=pool, chunk_size=500_000)  # start the workers
+            start = time.perf_counter()
+            pooled = fill_cells(cfg, executor=pool, chunk_size=500_000)
+            two = time.perf_counter() - start
+        assert (pooled.cells != cells.cells).nnz == 0
+        print(
+            f"same with 2 worker processes (4 work items of 500k events): {two:.2f} s = "
+            f"{args.fill_events / two:.3g} events/s ({min(times) / two:.2f}x one core)"
         )
 
     ev = events(args.events, rng)

@@ -115,3 +115,46 @@ def test_unknown_column_is_named(rng):
     del ev["pt"]
     with pytest.raises(DataError, match="pt"):
         build_cells([ev], make_config())
+
+
+def test_work_items_fill_identical_cells(rng, tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from asymscan.data.io import work_items
+    from asymscan.scan import fill_cells
+
+    ev = make_events(6000, rng)
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.table(ev), path, row_group_size=1000)
+    data = make_config().model_dump()
+    data["data"]["paths"] = [str(path)]
+    cfg = config_from_dict(data)
+    reference = build_cells([ev], cfg)
+    # Whole row groups of 1000 events, gathered until an item holds >= 2500 events.
+    assert [i.part for i in work_items([path], chunk_size=2500)] == [
+        (0, 1, 2),
+        (3, 4, 5),
+    ]
+    with ProcessPoolExecutor(2) as pool:
+        parallel = fill_cells(cfg, executor=pool, chunk_size=2500)
+    serial = fill_cells(cfg, chunk_size=2500)
+    for cells in (parallel, serial):
+        assert (cells.cells != reference.cells).nnz == 0
+        np.testing.assert_array_equal(cells.n_a, reference.n_a)
+        assert cells.counts == reference.counts
+
+
+def test_root_entry_ranges(rng, tmp_path):
+    uproot = pytest.importorskip("uproot")
+    from asymscan.data.io import read_item, work_items
+
+    ev = make_events(2500, rng)
+    with uproot.recreate(tmp_path / "e.root") as f:
+        f.mktree("events", {k: v.dtype for k, v in ev.items()}).extend(ev)
+    items = work_items([tmp_path / "e.root"], chunk_size=1000)
+    assert [i.part for i in items] == [(0, 1000), (1000, 2000), (2000, 2500)]
+    got = np.concatenate([read_item(i, ["m"])["m"] for i in items])
+    np.testing.assert_array_equal(got, ev["m"])

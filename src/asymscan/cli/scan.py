@@ -29,14 +29,18 @@ def _execution_options(command: Any) -> Any:
 def _scan_and_report(
     console: Any,
     config: Any,
-    chunks: Any,
+    events: Any,
     out: Path,
     *,
     workers: int | None,
     scheduler: str | None,
     resume: bool,
 ) -> None:
-    """Fill, scan with toys (progress bar), write every output and print the summary."""
+    """Fill, scan with toys (progress bar), write every output and print the summary.
+
+    ``events`` are chunks of columns in memory, or None to read the configuration's files as
+    work items on the same executor as the toys.
+    """
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -46,34 +50,30 @@ def _scan_and_report(
     from rich.table import Table
 
     from ..execution import executor
-    from ..scan import build_cells, scan_cells
+    from ..scan import build_cells, fill_cells, scan_cells
     from ..scan.output import write_results
 
-    with console.status("filling histograms"):
-        cells = build_cells(chunks, config)
-    console.print(
-        f"{cells.counts['a']} events in A, {cells.counts['b']} in B "
-        f"({cells.counts['dropped']} in neither); {len(cells.histograms)} histograms"
-    )
-    with (
-        executor(workers, scheduler) as pool,
-        Progress(
-            "toys",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as bar,
-    ):
-        task = bar.add_task("toys", total=config.scan.toys)
-        result = scan_cells(
-            cells,
-            config,
-            executor=pool,
-            shard_dir=out / "shards",
-            resume=resume,
-            progress=lambda done, total: bar.update(task, completed=done),
+    with executor(workers, scheduler) as pool:
+        with console.status("reading events and filling histograms"):
+            if events is None:
+                cells = fill_cells(config, executor=pool)
+            else:
+                cells = build_cells(events, config)
+        console.print(
+            f"{cells.counts['a']} events in A, {cells.counts['b']} in B "
+            f"({cells.counts['dropped']} in neither); {len(cells.histograms)} histograms"
         )
+        columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress("toys", *columns, console=console) as bar:
+            task = bar.add_task("toys", total=config.scan.toys)
+            result = scan_cells(
+                cells,
+                config,
+                executor=pool,
+                shard_dir=out / "shards",
+                resume=resume,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
     with console.status("writing results, plots and the report"):
         paths = write_results(result, out)
 
@@ -132,17 +132,15 @@ def scan(
     from rich.console import Console
 
     from ..config import load_config
-    from ..data.io import iter_events
     from ..errors import AsymscanError
 
     console = Console()
     try:
         config = load_config(config_path)
-        chunks = iter_events(config.data.paths, config.columns(), tree=config.data.tree)
         _scan_and_report(
             console,
             config,
-            chunks,
+            None,
             out,
             workers=workers,
             scheduler=scheduler,
@@ -234,9 +232,14 @@ def demo(
                 pools=pools,
             )
         config, config_path = write_demo_inputs(events, out, toys=toys, seed=seed)
+        injected = (
+            "no signal"
+            if signal == "none"
+            else f"H -> {signal} at BR = {branching_ratio:g}"
+        )
         console.print(
-            f"{len(events['lead_flavour'])} events at {lumi:g} fb^-1, signal "
-            f"{signal} at BR = {branching_ratio:g}; configuration: {config_path}"
+            f"{len(events['lead_flavour'])} events at {lumi:g} fb^-1, {injected}; "
+            f"configuration: {config_path}"
         )
         _scan_and_report(
             console,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,14 @@ import numpy as np
 from .._optional import require
 from ..errors import DataError
 
-__all__ = ("SUFFIXES", "iter_events", "read_events")
+__all__ = (
+    "SUFFIXES",
+    "WorkItem",
+    "iter_events",
+    "read_events",
+    "read_item",
+    "work_items",
+)
 
 #: File types understood, by suffix.
 SUFFIXES = (".parquet", ".pq", ".csv", ".root")
@@ -95,29 +103,52 @@ def _arrow_batches(
         raise DataError(msg) from err
 
 
-def _root(
-    path: Path, columns: list[str], chunk_size: int, tree: str | None
-) -> Iterator[Columns]:
+def _open_root(path: Path):
     uproot = require("uproot")
     try:
-        handle = uproot.open(path)
+        return uproot.open(path)
     except Exception as err:  # uproot raises many types for unreadable files
         msg = f"{path}: not a readable ROOT file ({err})"
         raise DataError(msg) from err
-    with handle:
-        trees = [
-            key.split(";")[0]
-            for key, cls in handle.classnames().items()
-            if cls.startswith("TTree") or cls.endswith("RNTuple")
-        ]
-        name = tree or (trees[0] if len(trees) == 1 else None)
-        if name is None or name not in trees:
-            msg = f"{path}: name the TTree to read (data.tree); the file has {trees or 'none'}"
-            raise DataError(msg)
-        ttree = handle[name]
+
+
+def _tree_name(handle, path: Path, tree: str | None) -> str:
+    trees = [
+        key.split(";")[0]
+        for key, cls in handle.classnames().items()
+        if cls.startswith("TTree") or cls.endswith("RNTuple")
+    ]
+    name = tree or (trees[0] if len(trees) == 1 else None)
+    if name is None or name not in trees:
+        msg = f"{path}: name the TTree to read (data.tree); the file has {trees or 'none'}"
+        raise DataError(msg)
+    return name
+
+
+def _root(
+    path: Path, columns: list[str], chunk_size: int, tree: str | None
+) -> Iterator[Columns]:
+    with _open_root(path) as handle:
+        ttree = handle[_tree_name(handle, path, tree)]
         _missing(path, columns, ttree.keys())
         for chunk in ttree.iterate(columns, step_size=chunk_size, library="np"):
             yield {c: _as_numpy(chunk[c], c, path) for c in columns}
+
+
+def _checked(paths: Iterable[str | Path]) -> list[Path]:
+    """The input files, which must exist and be of a known type."""
+    files = [Path(p) for p in paths]
+    if not files:
+        msg = "no input files given"
+        raise DataError(msg)
+    for path in files:
+        if not path.is_file():
+            msg = f"input file {str(path)!r} does not exist"
+            raise DataError(msg)
+        if path.suffix.lower() not in SUFFIXES:
+            msg = f"{path}: unknown file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}"
+            raise DataError(msg)
+    return files
 
 
 def iter_events(
@@ -144,24 +175,14 @@ def iter_events(
         Events per chunk, which bounds memory.
     """
     wanted = sorted(set(columns))
-    files = [Path(p) for p in paths]
-    if not files:
-        msg = "no input files given"
-        raise DataError(msg)
-    for path in files:
-        if not path.is_file():
-            msg = f"input file {str(path)!r} does not exist"
-            raise DataError(msg)
+    for path in _checked(paths):
         suffix = path.suffix.lower()
         if suffix in (".parquet", ".pq"):
             yield from _parquet(path, wanted, chunk_size)
         elif suffix == ".csv":
             yield from _csv(path, wanted, chunk_size)
-        elif suffix == ".root":
-            yield from _root(path, wanted, chunk_size, tree)
         else:
-            msg = f"{path}: unknown file type {suffix!r}; expected one of {', '.join(SUFFIXES)}"
-            raise DataError(msg)
+            yield from _root(path, wanted, chunk_size, tree)
 
 
 def read_events(
@@ -174,3 +195,84 @@ def read_events(
         c: np.concatenate([ch[c] for ch in chunks]) if chunks else np.empty(0)
         for c in wanted
     }
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A piece of one file, read on its own by a worker.
+
+    ``part`` is a tuple of Parquet row groups, a ROOT entry range ``(start, stop)``, or None
+    for the whole file (CSV).
+    """
+
+    path: str
+    part: tuple[int, ...] | None = None
+
+
+def work_items(
+    paths: Iterable[str | Path], *, tree: str | None = None, chunk_size: int = 1_000_000
+) -> list[WorkItem]:
+    """Split files into work items of about ``chunk_size`` events (whole row groups)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    items: list[WorkItem] = []
+    for path in _checked(paths):
+        suffix = path.suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            try:
+                meta = pq.ParquetFile(path).metadata
+            except (pa.ArrowInvalid, OSError) as err:
+                msg = f"{path}: not a readable Parquet file ({err})"
+                raise DataError(msg) from err
+            group: list[int] = []
+            rows = 0
+            for i in range(meta.num_row_groups):
+                group.append(i)
+                rows += meta.row_group(i).num_rows
+                if rows >= chunk_size:
+                    items.append(WorkItem(str(path), tuple(group)))
+                    group, rows = [], 0
+            if group or meta.num_row_groups == 0:
+                items.append(WorkItem(str(path), tuple(group)))
+        elif suffix == ".root":
+            with _open_root(path) as handle:
+                n = handle[_tree_name(handle, path, tree)].num_entries
+            items += [
+                WorkItem(str(path), (s, min(s + chunk_size, n)))
+                for s in range(0, max(n, 1), chunk_size)
+            ]
+        else:
+            items.append(WorkItem(str(path)))
+    return items
+
+
+def read_item(
+    item: WorkItem, columns: Iterable[str], *, tree: str | None = None
+) -> Columns:
+    """The columns of one work item (see :func:`work_items`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(item.path)
+    wanted = sorted(set(columns))
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq") and item.part is not None:
+        try:
+            handle = pq.ParquetFile(path)
+            _missing(path, wanted, handle.schema_arrow.names)
+            table = handle.read_row_groups(list(item.part), columns=wanted)
+        except (pa.ArrowInvalid, OSError) as err:
+            msg = f"{path}: corrupt Parquet data ({err})"
+            raise DataError(msg) from err
+        return {c: _as_numpy(table.column(c).to_numpy(), c, path) for c in wanted}
+    if suffix == ".root" and item.part is not None:
+        with _open_root(path) as handle:
+            ttree = handle[_tree_name(handle, path, tree)]
+            _missing(path, wanted, ttree.keys())
+            start, stop = item.part
+            arrays = ttree.arrays(
+                wanted, entry_start=start, entry_stop=stop, library="np"
+            )
+        return {c: _as_numpy(arrays[c], c, path) for c in wanted}
+    return read_events([path], wanted, tree=tree)

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from .layout import EventCells, Histogram, build_cells, plan_histograms
+from .layout import (
+    ChunkUnits,
+    EventCells,
+    Histogram,
+    build_cells,
+    chunk_units,
+    plan_histograms,
+)
 from .regions import Window, top_windows
-from .run import ScanResult, run_scan, scan_cells
+from .run import ScanResult, fill_cells, run_scan, scan_cells
 
 __all__ = (
+    "ChunkUnits",
     "EventCells",
     "Histogram",
     "ScanResult",
     "Window",
     "build_cells",
+    "chunk_units",
+    "fill_cells",
     "plan_histograms",
     "run_scan",
     "scan_cells",

@@ -25,7 +25,14 @@ from scipy import sparse
 from ..config import Config
 from ..errors import DataError
 
-__all__ = ("EventCells", "Histogram", "build_cells", "plan_histograms")
+__all__ = (
+    "ChunkUnits",
+    "EventCells",
+    "Histogram",
+    "build_cells",
+    "chunk_units",
+    "plan_histograms",
+)
 
 
 @dataclass(frozen=True)
@@ -265,20 +272,9 @@ def _membership(
     return sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(n_bins, digits.shape[0]))
 
 
-def build_cells(
-    chunks: Iterable[Mapping[str, np.ndarray]], config: Config
-) -> EventCells:
-    """Split events by the symmetry, bin them in every histogram, and keep their cells.
-
-    Events selected by neither ``symmetry.a`` nor ``symmetry.b`` are dropped (and counted); an
-    event selected by both, or by two categories of one family, is an error. Non-finite and
-    out-of-range observable values are counted per observable and never binned. Unweighted
-    events are compressed into joint cells chunk by chunk, so memory stays bounded by the
-    number of occupied cells.
-    """
-    histograms = plan_histograms(config)
+def _new_counts(config: Config) -> dict[str, Any]:
     names = [o.name for o in config.observables]
-    counts: dict[str, Any] = {
+    return {
         "read": 0,
         "a": 0,
         "b": 0,
@@ -286,48 +282,101 @@ def build_cells(
         "non_finite": dict.fromkeys(names, 0),
         "out_of_range": dict.fromkeys(names, 0),
     }
-    radix = [len(f.categories) + 1 for f in config.selections] + [
-        o.bins + 1 for o in config.observables
-    ]
-    compress = (
-        config.data.weight is None and float(np.prod(radix, dtype=float)) * 2 < 2.0**62
-    )
-    keys, key_counts, per_event = [], [], {"digits": [], "is_a": [], "weight": []}
+
+
+def _radix(config: Config) -> list[int] | None:
+    """Digit ranges of a unit's key, or None when events stay one unit each (weights)."""
+    radix = [len(f.categories) + 1 for f in config.selections]
+    radix += [o.bins + 1 for o in config.observables]
+    if config.data.weight is None and float(np.prod(radix, dtype=float)) * 2 < 2.0**62:
+        return radix
+    return None
+
+
+@dataclass
+class ChunkUnits:
+    """What some events contribute to a scan, mergeable by concatenation and addition.
+
+    Unweighted events are summarised as unique keys (joint cell and label) with their counts;
+    weighted events keep their digits, labels and weights.
+    """
+
+    counts: dict[str, Any]
+    keys: list[np.ndarray] = field(default_factory=list)
+    key_counts: list[np.ndarray] = field(default_factory=list)
+    digits: list[np.ndarray] = field(default_factory=list)
+    is_a: list[np.ndarray] = field(default_factory=list)
+    weight: list[np.ndarray] = field(default_factory=list)
+
+    def merge(self, other: ChunkUnits) -> ChunkUnits:
+        for name in ("keys", "key_counts", "digits", "is_a", "weight"):
+            getattr(self, name).extend(getattr(other, name))
+        for key, value in other.counts.items():
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    self.counts[key][k] += v
+            else:
+                self.counts[key] += value
+        return self
+
+
+def chunk_units(chunk: Mapping[str, np.ndarray], config: Config) -> ChunkUnits:
+    """Split, select and bin one chunk of events: a pure function, run on any worker."""
+    units = ChunkUnits(_new_counts(config))
+    if not chunk or len(next(iter(chunk.values()))) == 0:
+        return units
+    is_a, digits, weight = _digits(chunk, config, units.counts)
+    radix = _radix(config)
+    if radix is not None:
+        key = np.ravel_multi_index(tuple(digits.T), radix) * 2 + is_a
+        k, c = np.unique(key, return_counts=True)
+        units.keys.append(k)
+        units.key_counts.append(c)
+    else:
+        units.digits.append(digits)
+        units.is_a.append(is_a)
+        if weight is not None:
+            units.weight.append(weight)
+    return units
+
+
+def build_cells(
+    chunks: Iterable[Mapping[str, np.ndarray] | ChunkUnits], config: Config
+) -> EventCells:
+    """Split events by the symmetry, bin them in every histogram, and keep their cells.
+
+    ``chunks`` are dictionaries of columns, or their :func:`chunk_units` already computed
+    (for instance on workers). Events selected by neither ``symmetry.a`` nor ``symmetry.b``
+    are dropped (and counted); an event selected by both, or by two categories of one family,
+    is an error. Non-finite and out-of-range observable values are counted per observable and
+    never binned. Unweighted events are compressed into joint cells chunk by chunk, so memory
+    stays bounded by the number of occupied cells.
+    """
+    histograms = plan_histograms(config)
+    units = ChunkUnits(_new_counts(config))
     for chunk in chunks:
-        if not chunk or len(next(iter(chunk.values()))) == 0:
-            continue
-        is_a, digits, weight = _digits(chunk, config, counts)
-        if compress:
-            key = np.ravel_multi_index(tuple(digits.T), radix) * 2 + is_a
-            k, c = np.unique(key, return_counts=True)
-            keys.append(k)
-            key_counts.append(c)
-        else:
-            per_event["digits"].append(digits)
-            per_event["is_a"].append(is_a)
-            if weight is not None:
-                per_event["weight"].append(weight)
+        units.merge(chunk if isinstance(chunk, ChunkUnits) else chunk_units(chunk, config))
+    counts = units.counts
     if counts["a"] == 0 or counts["b"] == 0:
         msg = (
             f"sample A has {counts['a']} and sample B {counts['b']} event(s) out of "
             f"{counts['read']} read: both must be non-empty (check symmetry.a and symmetry.b)"
         )
         raise DataError(msg)
-    if compress:
-        key, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-        total = np.bincount(inverse, weights=np.concatenate(key_counts)).astype(
-            np.int64
-        )
+    radix = _radix(config)
+    if radix is not None:
+        key, inverse = np.unique(np.concatenate(units.keys), return_inverse=True)
+        total = np.bincount(inverse, weights=np.concatenate(units.key_counts))
         cell, first = np.unique(key >> 1, return_inverse=True)
         multiplicity = np.bincount(first, weights=total).astype(np.int64)
         n_a = np.bincount(first, weights=total * (key & 1)).astype(np.int64)
         digits = np.stack(np.unravel_index(cell, radix), axis=1)
         weight = None
     else:
-        digits = np.concatenate(per_event["digits"])
-        n_a = np.concatenate(per_event["is_a"]).astype(np.int64)
+        digits = np.concatenate(units.digits)
+        n_a = np.concatenate(units.is_a).astype(np.int64)
         multiplicity = np.ones_like(n_a)
-        weight = np.concatenate(per_event["weight"]) if per_event["weight"] else None
+        weight = np.concatenate(units.weight) if units.weight else None
     return EventCells(
         histograms=histograms,
         cells=_membership(digits, config, histograms),

@@ -21,15 +21,15 @@ import numpy as np
 from .._version import __version__
 from ..calibrate.exchange import max_abs_nsigma, toy_shard
 from ..config import Config
-from ..data.io import iter_events
+from ..data.io import WorkItem, read_item, work_items
 from ..errors import DataError
 from ..execution import InlineExecutor
 from ..report.files import atomic_path, write_json
 from ..stats.significance import toy_p_value, z_from_p
-from .layout import EventCells, build_cells
+from .layout import ChunkUnits, EventCells, build_cells, chunk_units
 from .regions import top_windows
 
-__all__ = ("ScanResult", "run_scan", "scan_cells")
+__all__ = ("ScanResult", "fill_cells", "run_scan", "scan_cells")
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,25 @@ def scan_cells(
     )
 
 
+def _item_units(item: WorkItem, config: Config) -> ChunkUnits:
+    """Read one work item and turn it into its contribution to the scan (runs on a worker)."""
+    return chunk_units(read_item(item, config.columns(), tree=config.data.tree), config)
+
+
+def fill_cells(
+    config: Config, *, executor: Executor | None = None, chunk_size: int = 1_000_000
+) -> EventCells:
+    """Read ``config.data.paths`` as (file, row groups | entry range) work items on ``executor``.
+
+    Each item is read, split and binned where it runs; the parts merge by concatenation and
+    addition, so the cells are identical whatever the executor.
+    """
+    pool = executor or InlineExecutor()
+    items = work_items(config.data.paths, tree=config.data.tree, chunk_size=chunk_size)
+    parts = pool.map(_item_units, items, [config] * len(items))
+    return build_cells(parts, config)
+
+
 def run_scan(
     config: Config,
     *,
@@ -261,16 +280,14 @@ def run_scan(
         Called with (toys done, toys requested).
     """
     if events is None:
-        chunks: Iterable[Mapping[str, Any]] = iter_events(
-            config.data.paths, config.columns(), tree=config.data.tree
-        )
+        cells = fill_cells(config, executor=executor)
     elif isinstance(events, Mapping) or hasattr(events, "columns"):
-        chunks = [
-            {c: np.asarray(events[c]) for c in config.columns() if _has(events, c)}
-        ]
+        columns = {
+            c: np.asarray(events[c]) for c in config.columns() if _has(events, c)
+        }
+        cells = build_cells([columns], config)
     else:
-        chunks = events
-    cells = build_cells(chunks, config)
+        cells = build_cells(events, config)
     return scan_cells(
         cells,
         config,
