@@ -71,7 +71,7 @@ def bin_terms(
     terms = hb.values - ha.values
     if sigma.min() > 0:
         used = None
-        terms = terms / sigma if terms.shape != sigma.shape else np.divide(terms, sigma, out=terms)
+        terms = terms / sigma
     else:
         used = np.broadcast_to(sigma > 0, terms.shape)
         terms = np.divide(terms, sigma, out=np.zeros(terms.shape), where=used)
