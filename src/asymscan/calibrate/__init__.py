@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from .empirical import EmpiricalNull, asymptotic_p, permutation_null, toy_null
 from .toys import ToyPairs, asimov, poisson_toys
 
-__all__ = ("ToyPairs", "asimov", "poisson_toys")
+__all__ = (
+    "EmpiricalNull",
+    "ToyPairs",
+    "asimov",
+    "asymptotic_p",
+    "permutation_null",
+    "poisson_toys",
+    "toy_null",
+)

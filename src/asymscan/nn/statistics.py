@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from .._arrays import check_finite
 from .._optional import require
+from ..calibrate.empirical import asymptotic_p
 from ..errors import ConfigError, DataError, ShapeError
-from ..stats.significance import z_from_p
 from .fit import FitResult, fit_adam, fit_newton
 from .losses import Kind, delta_null, to_sigma_delta
 from .models import Network
@@ -270,8 +269,8 @@ def _check_bound(bound: Any) -> None:
 
 
 def _chi2(t: float, dof: int) -> tuple[float, float]:
-    p = float(stats.chi2.sf(t, dof)) if math.isfinite(t) else 0.0
-    return p, float(z_from_p(p))
+    p, z = asymptotic_p(t, dof)
+    return float(p), float(z)
 
 
 def _t_from_loss(loss: Any) -> float:
