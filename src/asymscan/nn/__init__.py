@@ -6,7 +6,16 @@ it is missing.
 
 from __future__ import annotations
 
+from .classifier import ClassifierResult, classifier_test
 from .models import Network
 from .statistics import NNTestResult, delta_test, nplm_test, symmetrized_test
 
-__all__ = ("NNTestResult", "Network", "delta_test", "nplm_test", "symmetrized_test")
+__all__ = (
+    "ClassifierResult",
+    "NNTestResult",
+    "Network",
+    "classifier_test",
+    "delta_test",
+    "nplm_test",
+    "symmetrized_test",
+)

@@ -355,7 +355,9 @@ def build_cells(
     histograms = plan_histograms(config)
     units = ChunkUnits(_new_counts(config))
     for chunk in chunks:
-        units.merge(chunk if isinstance(chunk, ChunkUnits) else chunk_units(chunk, config))
+        units.merge(
+            chunk if isinstance(chunk, ChunkUnits) else chunk_units(chunk, config)
+        )
     counts = units.counts
     if counts["a"] == 0 or counts["b"] == 0:
         msg = (
