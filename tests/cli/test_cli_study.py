@@ -96,3 +96,22 @@ def test_result_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_result_files_are_standard_json(tmp_path):
+    import json
+
+    from asymscan.report import write_json
+
+    path = write_json(
+        tmp_path / "x.json", {"z": float("-inf"), "p": [0.5, float("nan")], "n": 3}
+    )
+
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    assert json.loads(path.read_text(), parse_constant=refuse) == {
+        "z": None,
+        "p": [0.5, None],
+        "n": 3,
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -34,8 +35,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def _standard(obj: Any) -> Any:
+    """``obj`` with NaN and infinities (which standard JSON lacks) replaced by None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _standard(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_standard(v) for v in obj]
+    return obj
+
+
 def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
+    """Write ``data`` as indented standard JSON, atomically; NaN and infinities become null."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n")
+        tmp.write_text(json.dumps(_standard(data), indent=2, allow_nan=False) + "\n")
     return Path(path)

@@ -58,13 +58,14 @@ class ScanResult:
 
     def to_dict(self) -> dict[str, Any]:
         p, err = self.p_value
+        z = float(z_from_p(p)) if np.isfinite(p) else None
         return {
             "version": __version__,
             "global": {
                 "max_abs_nsigma": self.max_abs_nsigma,
                 "p_value": p,
                 "p_value_error": err,
-                "z": float(z_from_p(p)) if np.isfinite(p) else None,
+                "z": z,  # -inf when p = 1 (every toy above the observation): JSON null
                 "toys": int(self.toys.size),
                 "calibration": f"{self.toys.size} label-exchange toys (events relabelled A/B "
                 "at the observed N_A, all histograms refilled together)",
