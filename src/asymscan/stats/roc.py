@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from .._arrays import check_finite
 from ..errors import DataError
@@ -43,6 +42,8 @@ def roc_curve(
 
 def auc(null: Any, alt: Any) -> float:
     """Area under the ROC curve: P(alt > null) + P(alt = null)/2 (the Mann-Whitney U statistic)."""
+    from scipy import stats
+
     x0, x1 = _samples(null, "null"), _samples(alt, "alt")
     u = stats.mannwhitneyu(x1, x0, alternative="greater").statistic
     return float(u / (x0.size * x1.size))

@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 __all__ = ("p_from_z", "toy_p_value", "z_from_p")
 
 
 def z_from_p(p: Any) -> np.ndarray:
     """One-sided significance Z = Phi^-1(1 - p) (Sec. 2 of Birman et al. 2022), accurate for tiny p."""
+    from scipy import stats
+
     return stats.norm.isf(np.asarray(p, dtype=float))
 
 
 def p_from_z(z: Any) -> np.ndarray:
     """One-sided p-value 1 - Phi(Z) of a significance Z."""
+    from scipy import stats
+
     return stats.norm.sf(np.asarray(z, dtype=float))
 
 
