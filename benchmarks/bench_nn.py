@@ -7,11 +7,13 @@
 2. Throughput: 100 toys fitted together (one stacked computation) against 100 sequential fits,
    at N = 2e4 per toy (binned to 512 bins, 4 starts, 100 iterations each).
 
-Run: ``python benchmarks/bench_nn.py`` (about 5 minutes on 1 thread).
+Run: ``python benchmarks/bench_nn.py [--repeat 1] [--toys 100] [--toy-events 20000]``; with
+``--toys 20`` it takes a few minutes on 1 thread.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -38,13 +40,18 @@ def _problems(xa: np.ndarray, xb: np.ndarray) -> tuple:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="tests at N ~ 2.2e5")
+    parser.add_argument("--toys", type=int, default=N_TOYS)
+    parser.add_argument("--toy-events", type=int, default=N_TOY)
+    args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     net = Network(1)
 
     # 1. time per symmetrized test at N ~ 2.2e5
     times, ts = [], []
-    for k in range(3):
+    for k in range(args.repeat):
         xa = rng.exponential(size=N_BIG // 2)
         xb = rng.exponential(size=N_BIG // 2)
         t0 = time.perf_counter()
@@ -72,9 +79,10 @@ def main() -> None:
 
     # 2. batched toys against sequential fits
     xs, us, vs = [], [], []
-    for _ in range(N_TOYS):
+    for _ in range(args.toys):
         x, u, v = _problems(
-            rng.exponential(size=N_TOY // 2), rng.exponential(size=N_TOY // 2)
+            rng.exponential(size=args.toy_events // 2),
+            rng.exponential(size=args.toy_events // 2),
         )
         xs += [x, x]
         us.append(u)
@@ -87,7 +95,7 @@ def main() -> None:
     F.fit_newton(net, xt, ut, vt, generator=torch.Generator().manual_seed(1), **kw)
     together = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for k in range(N_TOYS):
+    for k in range(args.toys):
         sl = slice(2 * k, 2 * k + 2)
         F.fit_newton(
             net,
@@ -98,7 +106,7 @@ def main() -> None:
             **kw,
         )
     sequential = time.perf_counter() - t0
-    print(f"{N_TOYS} toys, N = {N_TOY} each, {kw}")
+    print(f"{args.toys} toys, N = {args.toy_events} each, {kw}")
     print(f"  together: {together:.1f} s, sequential: {sequential:.1f} s")
     print(f"  throughput ratio together / sequential: {sequential / together:.2f}")
 
