@@ -406,6 +406,59 @@ def _pooled(x_a: Any, x_b: Any, w_a: Any, w_b: Any) -> tuple:
     return x, w, in_a, float(wa.sum()), float(wb.sum())
 
 
+def _fit_pooled(
+    x_a: Any,
+    x_b: Any,
+    w_a: Any,
+    w_b: Any,
+    *,
+    kind: Kind,
+    hidden: Any,
+    fit: FitMethod,
+    n_starts: int,
+    max_iter: int,
+    weight_bound: float | None,
+    bins: Any,
+    epochs: int,
+    lr: float,
+    standardize: bool | None,
+    rng: Any,
+    device: Any,
+) -> tuple:
+    """Validate, pool A u B and fit: the symmetrized ("poisson", f and g: one problem per
+    sample, pooled reference weights N_A/N and N_B/N) or the cross-entropy ("logistic", delta)
+    loss. Returns ``(setup, fit result, N_A, N_B, standardize)``."""
+    hidden = _check_options(fit, hidden, None)
+    _check_bound(weight_bound)
+    x, w, in_a, n_a, n_b = _pooled(x_a, x_b, w_a, w_b)
+    if standardize is None:
+        standardize = fit == "fast"
+    setup = _setup(x, hidden, standardize, device)
+    if kind == "poisson":
+        n = n_a + n_b
+        u = np.stack([n_a / n * w, n_b / n * w])
+        v = np.stack([w * in_a, w * (1.0 - in_a)])
+    else:
+        u = (w * in_a)[None]
+        v = (w * (1.0 - in_a))[None]
+    res = _run(
+        setup,
+        x,
+        u,
+        v,
+        kind=kind,
+        fit=fit,
+        clip=weight_bound if fit == "fast" else None,
+        n_starts=n_starts,
+        epochs=epochs,
+        lr=lr,
+        rng=rng,
+        max_iter=max_iter,
+        bins=bins,
+    )
+    return setup, res, n_a, n_b, standardize
+
+
 def symmetrized_test(
     x_a: Any,
     x_b: Any,
@@ -446,29 +499,23 @@ def symmetrized_test(
     Parameters are those of :func:`nplm_test`, and ``weight_bound`` (fast fit only). The result's ``functions`` hold ``f`` and ``g``
     and the (Sigma, delta) parameterisation of Sec. VI A (Eqs. 31-32), ``sigma`` and ``delta``.
     """
-    hidden = _check_options(fit, hidden, None)
-    _check_bound(weight_bound)
-    x, w, in_a, n_a, n_b = _pooled(x_a, x_b, w_a, w_b)
-    if standardize is None:
-        standardize = fit == "fast"
-    setup = _setup(x, hidden, standardize, device)
-    n = n_a + n_b
-    u = np.stack([n_a / n * w, n_b / n * w])
-    v = np.stack([w * in_a, w * (1.0 - in_a)])
-    res = _run(
-        setup,
-        x,
-        u,
-        v,
+    setup, res, n_a, n_b, standardize = _fit_pooled(
+        x_a,
+        x_b,
+        w_a,
+        w_b,
         kind="poisson",
+        hidden=hidden,
         fit=fit,
-        clip=weight_bound if fit == "fast" else None,
         n_starts=n_starts,
+        max_iter=max_iter,
+        weight_bound=weight_bound,
+        bins=bins,
         epochs=epochs,
         lr=lr,
+        standardize=standardize,
         rng=rng,
-        max_iter=max_iter,
-        bins=bins,
+        device=device,
     )
     t_a = _t_from_loss(res.loss[0])
     t_b = _t_from_loss(res.loss[1])
@@ -527,28 +574,23 @@ def delta_test(
     Parameters (``weight_bound`` included) as :func:`symmetrized_test`; ``functions =
     {"delta": ...}``.
     """
-    hidden = _check_options(fit, hidden, None)
-    _check_bound(weight_bound)
-    x, w, in_a, n_a, n_b = _pooled(x_a, x_b, w_a, w_b)
-    if standardize is None:
-        standardize = fit == "fast"
-    setup = _setup(x, hidden, standardize, device)
-    u = (w * in_a)[None]
-    v = (w * (1.0 - in_a))[None]
-    res = _run(
-        setup,
-        x,
-        u,
-        v,
+    setup, res, n_a, n_b, standardize = _fit_pooled(
+        x_a,
+        x_b,
+        w_a,
+        w_b,
         kind="logistic",
+        hidden=hidden,
         fit=fit,
-        clip=weight_bound if fit == "fast" else None,
         n_starts=n_starts,
+        max_iter=max_iter,
+        weight_bound=weight_bound,
+        bins=bins,
         epochs=epochs,
         lr=lr,
+        standardize=standardize,
         rng=rng,
-        max_iter=max_iter,
-        bins=bins,
+        device=device,
     )
     t = 2.0 * (float(delta_null(n_a, n_b)) - float(res.loss[0]))
     dof = setup.net.n_params - 1
