@@ -17,15 +17,6 @@ from asymscan.nn.classifier import ClassifierResult, classifier_test
 FAST = {"epochs": 5, "n_bootstrap": 5}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny networks: intra-op threads only add overhead (and stall badly on a busy machine)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _null(seed, n=2000):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, 2)), rng.normal(size=(n, 2))

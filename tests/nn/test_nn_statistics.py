@@ -15,15 +15,6 @@ from asymscan.errors import ConfigError, DataError, ShapeError
 from asymscan.nn import NNTestResult, delta_test, nplm_test, symmetrized_test
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny problems: intra-op threads only add overhead (and stall badly on a busy machine)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def samples():
     rng = np.random.default_rng(11)

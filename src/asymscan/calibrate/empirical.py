@@ -23,6 +23,8 @@ from ..stats.significance import toy_p_value, z_from_p
 __all__ = ("EmpiricalNull", "asymptotic_p", "permutation_null", "toy_null")
 
 Statistic = Callable[[np.ndarray, np.ndarray], float]
+"""A function of two samples; it may also have ``many(pairs) -> array``, the statistic of
+many ``(x_a, x_b)`` pairs computed together (e.g. :class:`asymscan.nn.PooledStatistic`)."""
 
 
 @dataclass(frozen=True)
@@ -57,27 +59,50 @@ def _calibrated(observed: float, null: np.ndarray, method: str) -> EmpiricalNull
 def _run(
     func: Callable, args: list[tuple], executor: Executor | None, progress
 ) -> np.ndarray:
+    """Run ``func(*a)`` (each returning a list of values) for every ``a``, in order."""
+    total = sum(len(a[-1]) for a in args)
+    out: list[float] = []
     if executor is None:
-        out = []
-        for i, a in enumerate(args):
-            out.append(func(*a))
-            if progress:
-                progress(i + 1, len(args))
-        return np.asarray(out, dtype=float)
-    futures = [executor.submit(func, *a) for a in args]
-    out = []
-    for i, f in enumerate(futures):
-        out.append(f.result())
+        results = (func(*a) for a in args)
+    else:
+        futures = [executor.submit(func, *a) for a in args]
+        results = (f.result() for f in futures)
+    for values in results:
+        out += values
         if progress:
-            progress(i + 1, len(args))
+            progress(len(out), total)
     return np.asarray(out, dtype=float)
 
 
 def _permuted(
-    statistic: Statistic, pooled: np.ndarray, n_a: int, seed: np.random.SeedSequence
-) -> float:
-    order = np.random.default_rng(seed).permutation(len(pooled))
-    return float(statistic(pooled[order[:n_a]], pooled[order[n_a:]]))
+    statistic: Statistic,
+    pooled: np.ndarray,
+    n_a: int,
+    seeds: list[np.random.SeedSequence],
+) -> list[float]:
+    pairs = []
+    for seed in seeds:
+        order = np.random.default_rng(seed).permutation(len(pooled))
+        pairs.append((pooled[order[:n_a]], pooled[order[n_a:]]))
+    return _evaluate(statistic, pairs)
+
+
+def _evaluate(statistic: Statistic, pairs: list[tuple]) -> list[float]:
+    many = getattr(statistic, "many", None)
+    if many is not None:
+        return [float(t) for t in many(pairs)]
+    return [float(statistic(a, b)) for a, b in pairs]
+
+
+def _chunks(seeds: list, batch_size: int) -> list[list]:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
+        msg = f"batch_size must be a positive integer, got {batch_size!r}"
+        raise DataError(msg)
+    return [seeds[i : i + batch_size] for i in range(0, len(seeds), batch_size)]
 
 
 def permutation_null(
@@ -89,6 +114,7 @@ def permutation_null(
     seed: int | np.random.SeedSequence = 0,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 1,
 ) -> EmpiricalNull:
     """Calibrate ``statistic(x_a, x_b)`` (larger = more asymmetric) by relabelling A u B.
 
@@ -105,6 +131,11 @@ def permutation_null(
         Root seed; permutation i uses the i-th spawned child.
     executor
         Where the refits run (see :func:`asymscan.execution.executor`); default here.
+    progress
+        Called as ``progress(done, total)`` after every batch.
+    batch_size
+        Permutations per task; a statistic with a ``many`` method computes each batch in one
+        go. The null does not depend on it.
     """
     a, b = np.asarray(x_a), np.asarray(x_b)
     if len(a) == 0 or len(b) == 0:
@@ -122,16 +153,19 @@ def permutation_null(
         if isinstance(seed, np.random.SeedSequence)
         else np.random.SeedSequence(seed)
     )
-    args = [(statistic, pooled, len(a), s) for s in root.spawn(n_permutations)]
+    args = [
+        (statistic, pooled, len(a), chunk)
+        for chunk in _chunks(root.spawn(n_permutations), batch_size)
+    ]
     null = _run(_permuted, args, executor, progress)
     return _calibrated(statistic(a, b), null, f"{n_permutations} permutations of A u B")
 
 
 def _toy(
-    statistic: Statistic, generator: Callable, seed: np.random.SeedSequence
-) -> float:
-    x_a, x_b = generator(np.random.default_rng(seed))
-    return float(statistic(x_a, x_b))
+    statistic: Statistic, generator: Callable, seeds: list[np.random.SeedSequence]
+) -> list[float]:
+    pairs = [generator(np.random.default_rng(seed)) for seed in seeds]
+    return _evaluate(statistic, pairs)
 
 
 def toy_null(
@@ -143,8 +177,13 @@ def toy_null(
     seed: int | np.random.SeedSequence = 0,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 1,
 ) -> EmpiricalNull:
-    """Calibrate an ``observed`` statistic with toys ``generator(rng) -> (x_a, x_b)`` of the null."""
+    """Calibrate an ``observed`` statistic with toys ``generator(rng) -> (x_a, x_b)`` of the null.
+
+    Toy i uses the i-th child of ``seed``; ``batch_size``, ``executor`` and ``progress`` as in
+    :func:`permutation_null`.
+    """
     if n_toys < 1:
         msg = f"n_toys must be >= 1, got {n_toys}"
         raise DataError(msg)
@@ -153,6 +192,9 @@ def toy_null(
         if isinstance(seed, np.random.SeedSequence)
         else np.random.SeedSequence(seed)
     )
-    args = [(statistic, generator, s) for s in root.spawn(n_toys)]
+    args = [
+        (statistic, generator, chunk)
+        for chunk in _chunks(root.spawn(n_toys), batch_size)
+    ]
     null = _run(_toy, args, executor, progress)
     return _calibrated(observed, null, f"{n_toys} toys from the null generator")

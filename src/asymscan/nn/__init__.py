@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from .classifier import ClassifierResult, classifier_test
 from .models import Network
-from .statistics import NNTestResult, delta_test, nplm_test, symmetrized_test
+from .statistics import (
+    FitOptions,
+    NNTestResult,
+    PooledStatistic,
+    delta_test,
+    nplm_test,
+    pooled_tests,
+    symmetrized_test,
+)
 
 __all__ = (
     "ClassifierResult",
+    "FitOptions",
     "NNTestResult",
     "Network",
+    "PooledStatistic",
     "classifier_test",
     "delta_test",
     "nplm_test",
+    "pooled_tests",
     "symmetrized_test",
 )

@@ -93,19 +93,34 @@ def _repeat(x: Any, u: Any, v: Any, n_starts: int) -> tuple[Any, Any, Any]:
 def _starts(
     net: Network, n_problems: int, n_starts: int, generator: Any, dtype: Any
 ) -> Any:
-    """Start 0 is ``f = 0`` (the null); the others random, with sharper sigmoids as they go."""
+    """Start 0 is ``f = 0`` (the null); the others random, with sharper sigmoids as they go.
+
+    ``generator`` is one ``torch.Generator`` for all problems, or a sequence of one per
+    problem (the same object may serve several problems: they draw in turn), so that a
+    problem's starts do not depend on the batch it is fitted in.
+    """
     torch = _torch()
     theta = torch.zeros(n_problems, n_starts, net.n_params, dtype=dtype)
     if n_starts > 1:
         scales = torch.linspace(1.0, 4.0, n_starts - 1, dtype=dtype)
-        rnd = net.init(
-            n_problems * (n_starts - 1),
-            generator=generator,
-            bias_scale=1.5,
-            dtype=dtype,
-        )
-        rnd = rnd.reshape(n_problems, n_starts - 1, -1) * scales[None, :, None]
-        theta[:, 1:] = rnd
+        if isinstance(generator, list | tuple):
+            if len(generator) != n_problems:
+                msg = f"{len(generator)} generators for {n_problems} problems"
+                raise ValueError(msg)
+            rnd = torch.stack(
+                [
+                    net.init(n_starts - 1, generator=g, bias_scale=1.5, dtype=dtype)
+                    for g in generator
+                ]
+            )
+        else:
+            rnd = net.init(
+                n_problems * (n_starts - 1),
+                generator=generator,
+                bias_scale=1.5,
+                dtype=dtype,
+            ).reshape(n_problems, n_starts - 1, -1)
+        theta[:, 1:] = rnd * scales[None, :, None]
     return theta.reshape(n_problems * n_starts, -1)
 
 
@@ -196,7 +211,8 @@ def bin_events(x: Any, u: Any, v: Any, bins: int) -> tuple[Any, Any, Any]:
     """Aggregate the events of ``P`` one-dimensional problems into ``bins`` fine bins of ``x``.
 
     The bin edges of every problem are the union of ``bins // 2`` equal-count (quantile) bins
-    and ``bins - bins // 2`` equal-width bins of its pooled events, so that no bin holds more
+    and ``bins - bins // 2`` equal-width bins of its events with non-zero weight (padding
+    never moves them), so that no bin holds more
     than ``2 N / bins`` events or is wider than ``2 (x_max - x_min) / bins``. Every bin becomes
     two weighted points: the ``u``-weight sum ``U_k`` at the ``u``-weighted mean of ``x`` in the
     bin and the ``v``-weight sum ``V_k`` at the ``v``-weighted mean. Since the per-event loss is
@@ -228,13 +244,24 @@ def bin_events(x: Any, u: Any, v: Any, bins: int) -> tuple[Any, Any, Any]:
     bins = int(bins)
     p, n = u.shape
     xx = (x if x.ndim == 3 else x.expand(p, *x.shape))[..., 0].contiguous()
-    srt = xx.sort(dim=1).values
+    # edges from the events that carry weight: zero-weight padding never moves them
+    used = (u + v) > 0
+    srt, order = torch.where(used, xx, torch.inf).sort(dim=1)
+    count = used.gather(1, order).cumsum(
+        1
+    )  # (P, N): weighted events up to each position
+    n_used = count[:, -1:].clamp_min(1)
     n_q = bins // 2
     n_w = bins - n_q
-    qi = torch.linspace(0, n - 1, n_q + 1, device=x.device)[1:-1].round().long()
+    target = torch.arange(1, n_q, device=x.device) * n_used / n_q  # (P, n_q - 1)
+    qi = torch.searchsorted(count, target.ceil().to(count.dtype).clamp_min(1))
+    lo = srt[:, :1]
+    hi = srt.gather(1, n_used - 1)
     frac = torch.linspace(0.0, 1.0, n_w + 1, dtype=x.dtype, device=x.device)[1:-1]
-    lo, hi = srt[:, :1], srt[:, -1:]
-    edges = torch.cat([srt[:, qi], lo + (hi - lo) * frac], dim=1).sort(dim=1).values
+    edges = torch.cat(
+        [srt.gather(1, qi.clamp(max=n - 1)), lo + (hi - lo) * frac], dim=1
+    )
+    edges = edges.sort(dim=1).values
     k = edges.shape[1] + 1
     idx = torch.searchsorted(edges, xx)  # (P, N) in [0, k - 1]
     zeros = torch.zeros(p, k, dtype=u.dtype, device=u.device)
@@ -268,6 +295,7 @@ def fit_newton(
     chunk_size: int | None = None,
     force_autodiff: bool = False,
     callback: Any = None,
+    prune: tuple[int, int] | None = None,
 ) -> FitResult:
     """Converged fit of ``P`` problems, ``n_starts`` starts each, best start kept.
 
@@ -308,7 +336,7 @@ def fit_newton(
         with the exact loss at the binned optimum (a feasible point of the exact problem, so
         ``-2 loss`` never exceeds the exact optimum's ``t``).
     generator
-        ``torch.Generator`` for the random starts.
+        ``torch.Generator`` for the random starts, or a list of one per problem.
     init
         Optional extra starting points ``(P, n_params)``, fitted as one more start.
     chunk_size
@@ -316,6 +344,9 @@ def fit_newton(
     force_autodiff
         Use ``torch.func`` (``vmap`` of ``grad`` and ``hessian``) even for one hidden layer,
         where closed-form derivatives are used by default; deeper networks always use it.
+    prune
+        ``(iteration, keep)``: after ``iteration`` iterations only the ``keep`` best starts of
+        every problem go on (successive halving: many cheap starts explore, few converge).
     callback
         Called after every iteration as ``callback(iteration, loss)`` with the current loss of
         every start, ``(P, n_starts)`` (of the binned problem with ``bins``); for monitoring.
@@ -440,6 +471,10 @@ def fit_newton(
         stalled = (~accept & ~done & (mu[idx] >= 1e15)) | (n_small[idx] >= 5)
         diverged = loss[idx] < -1e250
         active[idx] = ~(done | stalled | diverged)
+        if prune is not None and it == prune[0] and prune[1] < n_starts:
+            key = torch.where(torch.isnan(loss), torch.inf, loss)
+            rank = key.reshape(n_problems, n_starts).argsort(1).argsort(1)
+            active &= (rank < prune[1]).reshape(-1)
         if callback is not None:
             callback(it, loss.reshape(n_problems, n_starts).clone())
     log.debug(

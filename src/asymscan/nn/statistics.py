@@ -13,7 +13,7 @@ the asymptotic chi2 p-value and Z, and the fitted functions as callables.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,7 +27,15 @@ from .fit import FitResult, fit_adam, fit_newton
 from .losses import Kind, delta_null, to_sigma_delta
 from .models import Network
 
-__all__ = ("NNTestResult", "delta_test", "nplm_test", "symmetrized_test")
+__all__ = (
+    "FitOptions",
+    "NNTestResult",
+    "PooledStatistic",
+    "delta_test",
+    "nplm_test",
+    "pooled_tests",
+    "symmetrized_test",
+)
 
 FitMethod = Literal["fast", "paper"]
 
@@ -160,6 +168,10 @@ class _Setup:
             (x - self.mean) / self.std, dtype=self.dtype, device=self.device
         )
 
+    def weights(self, w: np.ndarray) -> Any:
+        torch = require("torch")
+        return torch.as_tensor(w, dtype=self.dtype, device=self.device)
+
     def function(self, params: Any) -> Callable[[Any], np.ndarray]:
         torch = require("torch")
         theta = params.detach().clone()
@@ -189,58 +201,120 @@ def _setup(
 
 
 def _run(
-    setup: _Setup,
-    x: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
+    net: Network,
+    x: Any,
+    u: Any,
+    v: Any,
+    generators: list[Any],
+    options: FitOptions,
     *,
     kind: Kind,
-    fit: str,
     clip: float | None,
-    n_starts: int,
-    epochs: int,
-    lr: float,
-    rng: Any,
-    max_iter: int,
-    bins: Any = None,
 ) -> FitResult:
+    """Fit the stacked problems (tensors), with one ``torch.Generator`` per problem."""
     torch = require("torch")
-    xt = setup.tensor(x)
-    ut = torch.as_tensor(u, dtype=setup.dtype, device=setup.device)
-    vt = torch.as_tensor(v, dtype=setup.dtype, device=setup.device)
-    gen = _generator(rng)
-    if fit == "paper":
+    if options.fit == "paper":
+        init = torch.cat(
+            [net.init(1, generator=g, dtype=u.dtype) for g in generators]
+        ).to(u.device)
         return fit_adam(
-            setup.net,
-            xt,
-            ut,
-            vt,
+            net,
+            x,
+            u,
+            v,
             kind=kind,
-            epochs=epochs,
-            lr=lr,
+            epochs=options.epochs,
+            lr=options.lr,
             clip=clip,
-            generator=gen,
+            init=init,
         )
     return fit_newton(
-        setup.net,
-        xt,
-        ut,
-        vt,
+        net,
+        x,
+        u,
+        v,
         kind=kind,
-        n_starts=n_starts,
+        n_starts=options.n_starts,
+        prune=options.prune,
         clip=clip,
-        generator=gen,
-        max_iter=max_iter,
-        bins=_bins(bins, x.shape),
+        generator=generators,
+        max_iter=options.max_iter,
+        bins=_bins(options.bins, (x.shape[-2], x.shape[-1])),
     )
 
 
 AUTO_BINS_ABOVE = 50_000
-"""``bins="auto"`` bins one-dimensional fast fits with more events than this (4096 bins)."""
+"""``bins="auto"`` bins one-dimensional fast fits with more events than this."""
+
+AUTO_BINS = 512
+"""Number of fine bins of ``bins="auto"``."""
 
 DEFAULT_WEIGHT_BOUND = 30.0
 """Default bound on every network weight of the symmetrized and delta fast fits, in units of
 the standardised inputs (see :func:`symmetrized_test`)."""
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Options of the symmetrized and cross-entropy fits (:func:`symmetrized_test`).
+
+    Attributes
+    ----------
+    hidden
+        Hidden layer widths of the network, ``(4,)`` as in the papers.
+    fit
+        ``"fast"``: batched multi-start projected Newton to a KKT point
+        (:func:`.fit.fit_newton`); ``"paper"``: full-batch Adam, ``lr``, ``epochs``, unbounded
+        (:func:`.fit.fit_adam`).
+    n_starts, prune, max_iter
+        Fast fit: starts per problem (``f = 0`` and random ones, the best kept), pruned to
+        the ``prune[1]`` best after ``prune[0]`` iterations (``None``: never), and the
+        iteration limit.
+    weight_bound
+        Fast fit: ``|w| <= weight_bound`` on every weight, in standardised input units;
+        ``None``: unbounded.
+    bins
+        Fast fit of one-dimensional samples: ``None`` fits the events exactly; an integer
+        aggregates them into that many fine bins (:func:`.fit.bin_events`), an iteration then
+        costs ``O(bins)`` and ``t`` is the exact loss at the binned optimum; ``"auto"``:
+        ``AUTO_BINS`` (512) bins above ``AUTO_BINS_ABOVE`` (5e4) pooled events, exact below.
+    epochs, lr
+        Of the paper protocol (5e5 and 1e-3 in the papers).
+    standardize
+        Fit in standardised inputs (default: True for the fast fit).
+    rng
+        Seed or ``numpy.random.Generator`` for the starts.
+    device
+        Torch device; ``"cuda"`` needs an available GPU.
+    """
+
+    hidden: int | tuple[int, ...] = (4,)
+    fit: FitMethod = "fast"
+    n_starts: int = 32
+    prune: tuple[int, int] | None = (30, 8)
+    max_iter: int = 300
+    weight_bound: float | None = DEFAULT_WEIGHT_BOUND
+    bins: int | Literal["auto"] | None = "auto"
+    epochs: int = 500_000
+    lr: float = 1e-3
+    standardize: bool | None = None
+    rng: Any = None
+    device: Any = "cpu"
+
+    def __post_init__(self) -> None:
+        for name in ("n_starts", "max_iter", "epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                msg = f"{name} must be a positive integer, got {value!r}"
+                raise ConfigError(msg)
+        prune = self.prune
+        if prune is not None and not (
+            isinstance(prune, tuple)
+            and len(prune) == 2
+            and all(isinstance(k, int) and k >= 1 for k in prune)
+        ):
+            msg = f"prune must be None or (iteration, keep), two positive integers, got {prune!r}"
+            raise ConfigError(msg)
 
 
 def _bins(bins: Any, shape: tuple[int, ...]) -> int | None:
@@ -250,7 +324,7 @@ def _bins(bins: Any, shape: tuple[int, ...]) -> int | None:
         if bins != "auto":
             msg = f"bins must be 'auto', None or an integer >= 4, got {bins!r}"
             raise ConfigError(msg)
-        return 4096 if shape[1] == 1 and shape[0] > AUTO_BINS_ABOVE else None
+        return AUTO_BINS if shape[1] == 1 and shape[0] > AUTO_BINS_ABOVE else None
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 4:
         msg = f"bins must be 'auto', None or an integer >= 4, got {bins!r}"
         raise ConfigError(msg)
@@ -290,8 +364,9 @@ def nplm_test(
     weight_clipping: float | None = None,
     hidden: int | tuple[int, ...] = (4,),
     fit: FitMethod = "fast",
-    n_starts: int = 8,
-    max_iter: int = 500,
+    n_starts: int = 32,
+    prune: tuple[int, int] | None = (30, 8),
+    max_iter: int = 300,
     bins: int | Literal["auto"] | None = "auto",
     epochs: int = 500_000,
     lr: float = 1e-3,
@@ -322,13 +397,13 @@ def nplm_test(
     fit
         ``"fast"``: batched multi-start Newton to convergence (:func:`.fit.fit_newton`);
         ``"paper"``: full-batch Adam, ``lr``, ``epochs`` (:func:`.fit.fit_adam`).
-    n_starts, max_iter
-        Starts and iteration limit of the fast fit.
+    n_starts, prune, max_iter
+        Starts, pruning and iteration limit of the fast fit (as :class:`FitOptions`).
     bins
         Fast fit of one-dimensional samples only: ``None`` fits the events exactly; an integer
         aggregates them into that many fine bins of ``x`` (:func:`.fit.bin_events`) so that a
         Newton iteration costs ``O(bins)``, and ``t`` is the exact loss at the binned optimum
-        (never above the exact optimum's). ``"auto"``: 4096 bins above
+        (never above the exact optimum's). ``"auto"``: ``AUTO_BINS`` (512) bins above
         ``AUTO_BINS_ABOVE`` (5e4) pooled events, exact below.
     epochs, lr
         Of the paper protocol (5e5 and 1e-3 in the papers).
@@ -360,20 +435,26 @@ def nplm_test(
     n_b = float(wb.sum())
     u = np.concatenate([np.zeros(len(xa)), n_a / n_b * wb])[None]
     v = np.concatenate([wa, np.zeros(len(xb))])[None]
-    res = _run(
-        setup,
-        np.concatenate([xa, xb]),
-        u,
-        v,
-        kind="poisson",
+    x = np.concatenate([xa, xb])
+    options = FitOptions(
+        hidden=hidden,
         fit=fit,
-        clip=weight_clipping,
         n_starts=n_starts,
-        epochs=epochs,
-        lr=lr,
-        rng=rng,
+        prune=prune,
         max_iter=max_iter,
         bins=bins,
+        epochs=epochs,
+        lr=lr,
+    )
+    res = _run(
+        setup.net,
+        setup.tensor(x),
+        setup.weights(u),
+        setup.weights(v),
+        [_generator(rng)],
+        options,
+        kind="poisson",
+        clip=weight_clipping,
     )
     t = _t_from_loss(res.loss[0])
     dof = setup.net.n_params - (1 if n_expected is None else 0)
@@ -395,68 +476,215 @@ def nplm_test(
     )
 
 
-def _pooled(x_a: Any, x_b: Any, w_a: Any, w_b: Any) -> tuple:
+@dataclass(frozen=True)
+class _Pair:
+    """Two samples pooled: events, weights, the A label, and the (weighted) sizes."""
+
+    x: np.ndarray
+    w: np.ndarray
+    in_a: np.ndarray
+    n_a: float
+    n_b: float
+
+
+def _pooled(x_a: Any, x_b: Any, w_a: Any, w_b: Any) -> _Pair:
     xa = _events(x_a, "x_a")
     xb = _events(x_b, "x_b", xa.shape[1])
     wa = _event_weights(w_a, len(xa), "w_a")
     wb = _event_weights(w_b, len(xb), "w_b")
-    x = np.concatenate([xa, xb])
-    in_a = np.concatenate([np.ones(len(xa)), np.zeros(len(xb))])
-    w = np.concatenate([wa, wb])
-    return x, w, in_a, float(wa.sum()), float(wb.sum())
-
-
-def _fit_pooled(
-    x_a: Any,
-    x_b: Any,
-    w_a: Any,
-    w_b: Any,
-    *,
-    kind: Kind,
-    hidden: Any,
-    fit: FitMethod,
-    n_starts: int,
-    max_iter: int,
-    weight_bound: float | None,
-    bins: Any,
-    epochs: int,
-    lr: float,
-    standardize: bool | None,
-    rng: Any,
-    device: Any,
-) -> tuple:
-    """Validate, pool A u B and fit: the symmetrized ("poisson", f and g: one problem per
-    sample, pooled reference weights N_A/N and N_B/N) or the cross-entropy ("logistic", delta)
-    loss. Returns ``(setup, fit result, N_A, N_B, standardize)``."""
-    hidden = _check_options(fit, hidden, None)
-    _check_bound(weight_bound)
-    x, w, in_a, n_a, n_b = _pooled(x_a, x_b, w_a, w_b)
-    if standardize is None:
-        standardize = fit == "fast"
-    setup = _setup(x, hidden, standardize, device)
-    if kind == "poisson":
-        n = n_a + n_b
-        u = np.stack([n_a / n * w, n_b / n * w])
-        v = np.stack([w * in_a, w * (1.0 - in_a)])
-    else:
-        u = (w * in_a)[None]
-        v = (w * (1.0 - in_a))[None]
-    res = _run(
-        setup,
-        x,
-        u,
-        v,
-        kind=kind,
-        fit=fit,
-        clip=weight_bound if fit == "fast" else None,
-        n_starts=n_starts,
-        epochs=epochs,
-        lr=lr,
-        rng=rng,
-        max_iter=max_iter,
-        bins=bins,
+    return _Pair(
+        x=np.concatenate([xa, xb]),
+        w=np.concatenate([wa, wb]),
+        in_a=np.concatenate([np.ones(len(xa)), np.zeros(len(xb))]),
+        n_a=float(wa.sum()),
+        n_b=float(wb.sum()),
     )
-    return setup, res, n_a, n_b, standardize
+
+
+def _loss_weights(pair: _Pair, kind: Kind) -> tuple[np.ndarray, np.ndarray]:
+    """``u``, ``v`` of the problems of one pair: f and g with the pooled reference weighted
+    N_A/N and N_B/N ("poisson", Eqs. 23-24), or one cross-entropy problem ("logistic")."""
+    w, in_a = pair.w, pair.in_a
+    if kind == "poisson":
+        n = pair.n_a + pair.n_b
+        return (
+            np.stack([pair.n_a / n * w, pair.n_b / n * w]),
+            np.stack([w * in_a, w * (1.0 - in_a)]),
+        )
+    return (w * in_a)[None], (w * (1.0 - in_a))[None]
+
+
+@dataclass(frozen=True)
+class _PairFits:
+    setups: list[_Setup]
+    fit: FitResult
+    per_pair: int
+    standardize: bool
+
+
+def _fit_pairs(pairs: list[_Pair], kind: Kind, options: FitOptions) -> _PairFits:
+    """Fit the symmetrized ("poisson": f and g per pair) or cross-entropy ("logistic": delta)
+    problems of several pooled pairs in one stacked computation, pair-major.
+
+    Each pair is standardised on its own and draws its starts from its own generator, so its
+    result does not depend on the other pairs of the batch; unequal sizes are padded with
+    zero-weight events.
+    """
+    torch = require("torch")
+    hidden = _check_options(options.fit, options.hidden, None)
+    _check_bound(options.weight_bound)
+    standardize = options.standardize
+    if standardize is None:
+        standardize = options.fit == "fast"
+    setups = [_setup(p.x, hidden, standardize, options.device) for p in pairs]
+    weights = [_loss_weights(p, kind) for p in pairs]
+    per_pair = weights[0][0].shape[0]
+    n_max = max(len(p.x) for p in pairs)
+    d = pairs[0].x.shape[1]
+    if any(p.x.shape[1] != d for p in pairs):
+        msg = "all pairs of a batch need the same number of observables"
+        raise ShapeError(msg)
+
+    if len(pairs) == 1:
+        x = setups[0].tensor(pairs[0].x)
+    else:
+        x = torch.zeros(len(pairs), n_max, d, dtype=setups[0].dtype)
+        for i, (setup, pair) in enumerate(zip(setups, pairs, strict=True)):
+            x[i, : len(pair.x)] = setup.tensor(pair.x)
+        x = x.to(setups[0].device).repeat_interleave(per_pair, dim=0)
+    u = np.zeros((len(pairs) * per_pair, n_max))
+    v = np.zeros_like(u)
+    for i, (uu, vv) in enumerate(weights):
+        u[i * per_pair : (i + 1) * per_pair, : uu.shape[1]] = uu
+        v[i * per_pair : (i + 1) * per_pair, : vv.shape[1]] = vv
+    generators = [g for _ in pairs for g in [_generator(options.rng)] * per_pair]
+    res = _run(
+        setups[0].net,
+        x,
+        setups[0].weights(u),
+        setups[0].weights(v),
+        generators,
+        options,
+        kind=kind,
+        clip=options.weight_bound if options.fit == "fast" else None,
+    )
+    return _PairFits(setups, res, per_pair, standardize)
+
+
+def _symmetrized_result(fits: _PairFits, k: int, pair: _Pair) -> NNTestResult:
+    setup, res = fits.setups[k], fits.fit
+    i_f, i_g = 2 * k, 2 * k + 1
+    t_a = _t_from_loss(res.loss[i_f])
+    t_b = _t_from_loss(res.loss[i_g])
+    t = t_a + t_b
+    dof = setup.net.n_params - 1
+    p, z = _chi2(t, dof)
+    f = setup.function(res.params[i_f])
+    g = setup.function(res.params[i_g])
+    n_a, n_b = pair.n_a, pair.n_b
+
+    def sigma(xx: Any) -> np.ndarray:
+        return to_sigma_delta(f(xx), g(xx), n_a, n_b)[0]
+
+    def delta(xx: Any) -> np.ndarray:
+        return to_sigma_delta(f(xx), g(xx), n_a, n_b)[1]
+
+    return NNTestResult(
+        t=t,
+        parts={"t_A+B(A)": t_a, "t_A+B(B)": t_b},
+        dof=dof,
+        p_value=p,
+        z=z,
+        converged=bool(res.converged[i_f]) and bool(res.converged[i_g]),
+        n_a=n_a,
+        n_b=n_b,
+        method="symmetrized",
+        fit=res_fit_name(res),
+        functions={"f": f, "g": g, "sigma": sigma, "delta": delta},
+        params={
+            "f": res.params[i_f].cpu().numpy(),
+            "g": res.params[i_g].cpu().numpy(),
+        },
+        standardized=fits.standardize,
+    )
+
+
+def _delta_result(fits: _PairFits, k: int, pair: _Pair) -> NNTestResult:
+    setup, res = fits.setups[k], fits.fit
+    t = 2.0 * (float(delta_null(pair.n_a, pair.n_b)) - float(res.loss[k]))
+    dof = setup.net.n_params - 1
+    p, z = _chi2(t, dof)
+    return NNTestResult(
+        t=t,
+        parts={"t_delta": t},
+        dof=dof,
+        p_value=p,
+        z=z,
+        converged=bool(res.converged[k]),
+        n_a=pair.n_a,
+        n_b=pair.n_b,
+        method="delta",
+        fit=res_fit_name(res),
+        functions={"delta": setup.function(res.params[k])},
+        params={"delta": res.params[k].cpu().numpy()},
+        standardized=fits.standardize,
+    )
+
+
+def res_fit_name(res: FitResult) -> str:
+    return "fast" if res.kkt is not None else "paper"
+
+
+_KINDS: dict[str, tuple[Kind, Callable[[_PairFits, int, _Pair], NNTestResult]]] = {
+    "symmetrized": ("poisson", _symmetrized_result),
+    "delta": ("logistic", _delta_result),
+}
+
+
+def pooled_tests(
+    method: Literal["symmetrized", "delta"],
+    pairs: Sequence[tuple[Any, Any]],
+    *,
+    weights: Sequence[tuple[Any, Any]] | None = None,
+    batch_size: int = 16,
+    options: FitOptions | None = None,
+) -> list[NNTestResult]:
+    """Many symmetrized (Eq. 22) or cross-entropy (Eq. 34) tests fitted together.
+
+    ``pairs`` are ``(x_a, x_b)`` samples (toys, permutations, ...); they are fitted
+    ``batch_size`` at a time in one stacked computation (all problems, all starts). Each
+    result equals that of :func:`symmetrized_test` / :func:`delta_test` on the pair alone with
+    the same options (each pair is standardised alone and draws its own starts from ``rng``:
+    an integer seed gives every pair the same starts).
+    """
+    if method not in _KINDS:
+        msg = f"method must be 'symmetrized' or 'delta', got {method!r}"
+        raise ConfigError(msg)
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
+        msg = f"batch_size must be a positive integer, got {batch_size!r}"
+        raise ConfigError(msg)
+    options = FitOptions() if options is None else options
+    kind, make = _KINDS[method]
+    if weights is None:
+        weights = [(None, None)] * len(pairs)
+    if len(weights) != len(pairs):
+        msg = f"{len(weights)} weight pairs for {len(pairs)} sample pairs"
+        raise ShapeError(msg)
+    out: list[NNTestResult] = []
+    for lo in range(0, len(pairs), batch_size):
+        chunk = [
+            _pooled(xa, xb, wa, wb)
+            for (xa, xb), (wa, wb) in zip(
+                pairs[lo : lo + batch_size], weights[lo : lo + batch_size], strict=True
+            )
+        ]
+        fits = _fit_pairs(chunk, kind, options)
+        out += [make(fits, k, pair) for k, pair in enumerate(chunk)]
+    return out
 
 
 def symmetrized_test(
@@ -465,17 +693,7 @@ def symmetrized_test(
     *,
     w_a: Any = None,
     w_b: Any = None,
-    hidden: int | tuple[int, ...] = (4,),
-    fit: FitMethod = "fast",
-    n_starts: int = 8,
-    max_iter: int = 500,
-    weight_bound: float | None = DEFAULT_WEIGHT_BOUND,
-    bins: int | Literal["auto"] | None = "auto",
-    epochs: int = 500_000,
-    lr: float = 1e-3,
-    standardize: bool | None = None,
-    rng: Any = None,
-    device: Any = "cpu",
+    **options: Any,
 ) -> NNTestResult:
     """The symmetrized statistic t_{A+B}(A+B) of Eq. (22) (as corrected in ``papers/ERRATA.md``).
 
@@ -495,57 +713,16 @@ def symmetrized_test(
     (:func:`.fit.fit_newton`), several starts, best kept. The default 30 leaves the weights
     that Adam reaches in the papers' protocol at 1e4-3e4 epochs (up to ~12 at N = 2e4) well
     inside the box; ``None`` is the unbounded problem. The paper protocol is never bounded.
+    Many tests (toys, permutations) are fitted together by :func:`pooled_tests`.
 
-    Parameters are those of :func:`nplm_test`, and ``weight_bound`` (fast fit only). The result's ``functions`` hold ``f`` and ``g``
-    and the (Sigma, delta) parameterisation of Sec. VI A (Eqs. 31-32), ``sigma`` and ``delta``.
+    ``options`` are the fields of :class:`FitOptions`: ``hidden``, ``fit``, ``n_starts``,
+    ``max_iter``, ``weight_bound``, ``bins``, ``epochs``, ``lr``, ``standardize``, ``rng``,
+    ``device``. The result's ``functions`` hold ``f`` and ``g`` and the (Sigma, delta)
+    parameterisation of Sec. VI A (Eqs. 31-32), ``sigma`` and ``delta``.
     """
-    setup, res, n_a, n_b, standardize = _fit_pooled(
-        x_a,
-        x_b,
-        w_a,
-        w_b,
-        kind="poisson",
-        hidden=hidden,
-        fit=fit,
-        n_starts=n_starts,
-        max_iter=max_iter,
-        weight_bound=weight_bound,
-        bins=bins,
-        epochs=epochs,
-        lr=lr,
-        standardize=standardize,
-        rng=rng,
-        device=device,
-    )
-    t_a = _t_from_loss(res.loss[0])
-    t_b = _t_from_loss(res.loss[1])
-    t = t_a + t_b
-    dof = setup.net.n_params - 1
-    p, z = _chi2(t, dof)
-    f = setup.function(res.params[0])
-    g = setup.function(res.params[1])
-
-    def sigma(xx: Any) -> np.ndarray:
-        return to_sigma_delta(f(xx), g(xx), n_a, n_b)[0]
-
-    def delta(xx: Any) -> np.ndarray:
-        return to_sigma_delta(f(xx), g(xx), n_a, n_b)[1]
-
-    return NNTestResult(
-        t=t,
-        parts={"t_A+B(A)": t_a, "t_A+B(B)": t_b},
-        dof=dof,
-        p_value=p,
-        z=z,
-        converged=bool(res.converged.all()),
-        n_a=n_a,
-        n_b=n_b,
-        method="symmetrized",
-        fit=fit,
-        functions={"f": f, "g": g, "sigma": sigma, "delta": delta},
-        params={"f": res.params[0].cpu().numpy(), "g": res.params[1].cpu().numpy()},
-        standardized=standardize,
-    )
+    return pooled_tests(
+        "symmetrized", [(x_a, x_b)], weights=[(w_a, w_b)], options=_options(options)
+    )[0]
 
 
 def delta_test(
@@ -554,59 +731,63 @@ def delta_test(
     *,
     w_a: Any = None,
     w_b: Any = None,
-    hidden: int | tuple[int, ...] = (4,),
-    fit: FitMethod = "fast",
-    n_starts: int = 8,
-    max_iter: int = 500,
-    weight_bound: float | None = DEFAULT_WEIGHT_BOUND,
-    bins: int | Literal["auto"] | None = "auto",
-    epochs: int = 500_000,
-    lr: float = 1e-3,
-    standardize: bool | None = None,
-    rng: Any = None,
-    device: Any = "cpu",
+    **options: Any,
 ) -> NNTestResult:
     """The cross-entropy statistic t^delta_{A+B}(A+B) of Eq. (34) (Sec. VI A).
 
     ``delta`` (a network of Eq. 12) gives the label probability ``sigma(2 delta)`` of A; ``t =
     2 (CE_null - min CE)``, ``CE = -sum_A w log sigma(2 delta) - sum_B w log(1 - sigma(2 delta))``,
     ``CE_null = -N_A log(N_A/N) - N_B log(N_B/N)`` (delta constant). ``dof = n_params - 1``.
-    Parameters (``weight_bound`` included) as :func:`symmetrized_test`; ``functions =
-    {"delta": ...}``.
+    ``options`` (:class:`FitOptions`) as :func:`symmetrized_test`; ``functions = {"delta": ...}``.
     """
-    setup, res, n_a, n_b, standardize = _fit_pooled(
-        x_a,
-        x_b,
-        w_a,
-        w_b,
-        kind="logistic",
-        hidden=hidden,
-        fit=fit,
-        n_starts=n_starts,
-        max_iter=max_iter,
-        weight_bound=weight_bound,
-        bins=bins,
-        epochs=epochs,
-        lr=lr,
-        standardize=standardize,
-        rng=rng,
-        device=device,
-    )
-    t = 2.0 * (float(delta_null(n_a, n_b)) - float(res.loss[0]))
-    dof = setup.net.n_params - 1
-    p, z = _chi2(t, dof)
-    return NNTestResult(
-        t=t,
-        parts={"t_delta": t},
-        dof=dof,
-        p_value=p,
-        z=z,
-        converged=bool(res.converged.all()),
-        n_a=n_a,
-        n_b=n_b,
-        method="delta",
-        fit=fit,
-        functions={"delta": setup.function(res.params[0])},
-        params={"delta": res.params[0].cpu().numpy()},
-        standardized=standardize,
-    )
+    return pooled_tests(
+        "delta", [(x_a, x_b)], weights=[(w_a, w_b)], options=_options(options)
+    )[0]
+
+
+def _options(options: dict[str, Any]) -> FitOptions:
+    try:
+        return FitOptions(**options)
+    except TypeError as err:
+        names = ", ".join(FitOptions.__dataclass_fields__)
+        msg = f"{err}; the fit options are: {names}"
+        raise ConfigError(msg) from None
+
+
+@dataclass(frozen=True)
+class PooledStatistic:
+    """``t`` of the symmetrized or cross-entropy test as a function of two samples.
+
+    Picklable (it runs on process pools and Dask), and with :meth:`many` for the batched
+    fits used by :func:`asymscan.calibrate.permutation_null` and
+    :func:`~asymscan.calibrate.toy_null`.
+
+    Attributes
+    ----------
+    method
+        ``"symmetrized"`` (Eq. 22) or ``"delta"`` (Eq. 34).
+    options
+        The fit options.
+    batch_size
+        Pairs fitted together.
+    threads
+        Torch threads of the process that runs the fits (``None``: leave as is); small fits
+        run fastest on one.
+    """
+
+    method: Literal["symmetrized", "delta"] = "symmetrized"
+    options: FitOptions = field(default_factory=FitOptions)
+    batch_size: int = 16
+    threads: int | None = None
+
+    def __call__(self, x_a: Any, x_b: Any) -> float:
+        return float(self.many([(x_a, x_b)])[0])
+
+    def many(self, pairs: Sequence[tuple[Any, Any]]) -> np.ndarray:
+        """``t`` of every ``(x_a, x_b)`` pair."""
+        if self.threads is not None:
+            require("torch").set_num_threads(self.threads)
+        results = pooled_tests(
+            self.method, pairs, batch_size=self.batch_size, options=self.options
+        )
+        return np.array([r.t for r in results])
