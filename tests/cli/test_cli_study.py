@@ -115,3 +115,32 @@ def test_result_files_are_standard_json(tmp_path):
         "p": [0.5, None],
         "n": 3,
     }
+
+
+def test_study_nn_quick_writes_numbers_and_plots(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "nn"
+    args = ["study", "nn", "--preset", "quick", "--parts", "null,epochs"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "study.json").read_text())
+    assert set(data["figures"]) == {"null", "epochs"}
+    assert data["config"]["seed"] == 1
+    assert "chi2_12" in result.output
+    for name in data["figures"].values():
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a rerun with --resume reads the parts back: the same numbers
+    again = CliRunner().invoke(cli, [*args, "--resume", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    data2 = json.loads((out / "study.json").read_text())
+    assert data2["null"] == data["null"]
+
+
+def test_study_nn_bad_part(tmp_path):
+    pytest.importorskip("torch")
+    result = CliRunner().invoke(
+        cli,
+        ["study", "nn", "--preset", "quick", "--parts", "nul", "--out", str(tmp_path)],
+    )
+    assert result.exit_code != 0
+    assert "unknown study part" in result.output

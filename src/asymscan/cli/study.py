@@ -144,3 +144,146 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
     console.print(
         f"wrote {out / 'study.json'} and {len(figures)} figures in {data['elapsed_s']:.1f} s"
     )
+
+
+@study.command("nn")
+@click.option(
+    "--preset",
+    type=click.Choice(["paper", "quick"]),
+    default="paper",
+    show_default=True,
+    help="paper: the paper's sizes (about an hour on 2 cores); quick: a minute-long check.",
+)
+@click.option(
+    "--parts",
+    default="null,sensitivity,permutation,epochs",
+    show_default=True,
+    help="Comma-separated parts: null (Fig. 2), sensitivity (Fig. 4), permutation (Fig. 6), "
+    "epochs (Fig. 7).",
+)
+@click.option(
+    "--seed", type=int, default=None, help="Root seed (default: the preset's)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fit batches of toys on N processes.",
+)
+@click.option(
+    "--scheduler", default=None, help="Address of a Dask scheduler to fit on instead."
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Reuse the parts already written in OUT with the same configuration.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results/nn-study"),
+    show_default=True,
+    help="Output folder.",
+)
+def nn(preset, parts, seed, workers, scheduler, resume, out) -> None:
+    """The neural-test study of Bressler et al. on the exponential toy model (Sec. III).
+
+    Writes parts/<part>.json as each part finishes, study.json with every number, and the
+    figures fig2_null, fig4_sensitivity, fig6_permutation and fig7_epochs (PNG) to OUT.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from ..errors import AsymscanError
+    from ..execution import executor
+    from ..report import write_json
+    from ..report.nn_plots import plot_nn_study
+    from ..studies.nn import NN_PRESETS, config_with, nn_study
+
+    console = Console()
+    names = [p.strip() for p in parts.split(",") if p.strip()]
+    config = config_with(NN_PRESETS[preset], seed=seed)
+    start = time.perf_counter()
+    progress = Progress(
+        TextColumn("{task.description:<36}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        auto_refresh=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = progress.add_task(label, total=total)
+        progress.update(tasks[label], completed=done, total=total)
+        progress.refresh()
+
+    try:
+        with executor(workers, scheduler) as pool, progress:
+            result = nn_study(
+                config, out, parts=names, executor=pool, progress=update, resume=resume
+            )
+        data = result.to_dict()
+        figures = plot_nn_study(data, out)
+        data["figures"] = {k: p.name for k, p in figures.items()}
+        data["elapsed_s"] = time.perf_counter() - start
+        write_json(out / "study.json", data)
+    except AsymscanError as err:
+        raise click.ClickException(str(err)) from err
+    _print_nn_summary(console, data)
+    console.print(
+        f"wrote {out / 'study.json'} and {len(figures)} figures in {data['elapsed_s']:.0f} s"
+    )
+
+
+def _print_nn_summary(console, data: dict) -> None:
+    from rich.table import Table
+
+    if "null" in data:
+        table = Table(title="t_{A+B}(A+B) under the null (chi2_12 in brackets)")
+        for col in ("N_A/N_B", "toys", "mean (12)", "50%", "84%", "97.5%", "KS p"):
+            table.add_column(col, justify="right")
+        for ratio, res in data["null"]["ratios"].items():
+            pct = res["percentiles"]
+            table.add_row(
+                ratio,
+                str(res["n"]),
+                f"{res['mean']:.2f}±{res['mean_error']:.2f}",
+                *(
+                    f"{pct[q]['observed']:.2f} ({pct[q]['chi2']:.2f})"
+                    for q in ("50", "84", "97.5")
+                ),
+                f"{res['ks_pvalue']:.2g}",
+            )
+        console.print(table)
+    if "sensitivity" in data:
+        table = Table(title="median significance against the ideal Z_id")
+        for col in ("signal", "Z_id", "n_signal", "Z (toy null)", "Z (chi2_12)"):
+            table.add_column(col, justify="right")
+        for signal, points in data["sensitivity"]["signals"].items():
+            for p in points:
+                bound = ">= " if p["z_limited_by_toys"] else ""
+                table.add_row(
+                    signal,
+                    f"{p['z_ideal']:g}",
+                    f"{p['n_signal']:.1f}",
+                    f"{bound}{p['z']:.2f} ± {p['z_error']:.2f}",
+                    f"{p['z_chi2']:.2f}",
+                )
+        console.print(table)
+    if "permutation" in data:
+        for d in data["permutation"]["datasets"].values():
+            console.print(
+                f"S3 {d['n_signal']:g} events: representative t = "
+                f"{d['representative_t']:.2f}, Z(permutations) = "
+                f"{d['permutation']['z']:.2f}, Z(toy null) = {d['toy_null']['z']:.2f}, "
+                f"Z(chi2_12) = {d['chi2']['z']:.2f}"
+            )

@@ -56,6 +56,9 @@ class FitResult:
     binned_loss
         ``(P,)`` loss of the binned problem at ``params`` when the fit was binned, else ``None``;
         ``loss`` is then always the exact (unbinned) loss at ``params``.
+    history
+        Adam with ``checkpoints``: ``(len(checkpoints), P)`` loss of the best start after each
+        checkpoint's number of epochs; else ``None``.
     """
 
     params: Any
@@ -64,6 +67,7 @@ class FitResult:
     n_iter: int
     kkt: Any = None
     binned_loss: Any = None
+    history: Any = None
 
 
 def _torch() -> Any:
@@ -535,13 +539,15 @@ def fit_adam(
     n_starts: int = 1,
     generator: Any = None,
     init: Any = None,
+    checkpoints: tuple[int, ...] = (),
 ) -> FitResult:
     """The papers' protocol: full-batch Adam (``lr`` 1e-3) for a fixed number of ``epochs``.
 
     All problems and starts are one stacked parameter tensor; Adam acts element-wise, so this is
     exactly independent Adam runs. The initialisation is the Keras default of the NPLM code
     (Glorot-uniform weights, zero biases) unless ``init`` ``(P, n_params)`` is given. With
-    ``clip``, the weights are clipped to ``[-clip, clip]`` after every step.
+    ``clip``, the weights are clipped to ``[-clip, clip]`` after every step. The loss after
+    each number of epochs in ``checkpoints`` is kept in ``history`` (Fig. 7 of Bressler et al.).
     """
     torch = _torch()
     dtype = u.dtype
@@ -556,7 +562,9 @@ def fit_adam(
     mask = net.weight_mask().to(u.device) if clip is not None else None
     theta = theta.clone().requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=lr)
-    for _ in range(int(epochs)):
+    marks = sorted({int(c) for c in checkpoints if 0 < int(c) <= int(epochs)})
+    history = []
+    for epoch in range(1, int(epochs) + 1):
         opt.zero_grad(set_to_none=True)
         total = _batched_loss(net, kind, theta, xs, us, vs).sum()
         total.backward()
@@ -564,11 +572,19 @@ def fit_adam(
         if clip is not None:
             with torch.no_grad():
                 theta.copy_(torch.where(mask, theta.clamp(-clip, clip), theta))
+        if len(history) < len(marks) and epoch == marks[len(history)]:
+            with torch.no_grad():
+                now = _batched_loss(net, kind, theta, xs, us, vs)
+            history.append(_pick_best(theta, now, now, n_problems, n_starts)[1])
     with torch.no_grad():
         theta = theta.detach()
         loss = _batched_loss(net, kind, theta, xs, us, vs)
     conv = torch.zeros(theta.shape[0], dtype=torch.bool, device=u.device)
     best = _pick_best(theta, loss, conv, n_problems, n_starts)
     return FitResult(
-        params=best[0], loss=best[1], converged=best[2], n_iter=int(epochs)
+        params=best[0],
+        loss=best[1],
+        converged=best[2],
+        n_iter=int(epochs),
+        history=torch.stack(history) if history else None,
     )

@@ -62,6 +62,8 @@ class NNTestResult:
     params
         Fitted parameter vectors by function name (in standardised input units if
         ``standardized``).
+    t_history
+        Paper protocol with ``checkpoints``: ``t`` after each number of epochs.
     """
 
     t: float
@@ -77,6 +79,7 @@ class NNTestResult:
     functions: dict[str, Callable[[Any], np.ndarray]] = field(repr=False)
     params: dict[str, np.ndarray] = field(repr=False)
     standardized: bool = False
+    t_history: dict[int, float] | None = None
 
 
 def _events(x: Any, name: str, d: int | None = None) -> np.ndarray:
@@ -227,6 +230,7 @@ def _run(
             lr=options.lr,
             clip=clip,
             init=init,
+            checkpoints=options.checkpoints,
         )
     return fit_newton(
         net,
@@ -280,6 +284,9 @@ class FitOptions:
         ``AUTO_BINS`` (512) bins above ``AUTO_BINS_ABOVE`` (5e4) pooled events, exact below.
     epochs, lr
         Of the paper protocol (5e5 and 1e-3 in the papers).
+    checkpoints
+        Paper protocol: numbers of epochs after which ``t`` is recorded
+        (``NNTestResult.t_history``), as in Fig. 7.
     standardize
         Fit in standardised inputs (default: True for the fast fit).
     rng
@@ -297,6 +304,7 @@ class FitOptions:
     bins: int | Literal["auto"] | None = "auto"
     epochs: int = 500_000
     lr: float = 1e-3
+    checkpoints: tuple[int, ...] = ()
     standardize: bool | None = None
     rng: Any = None
     device: Any = "cpu"
@@ -520,6 +528,7 @@ class _PairFits:
     fit: FitResult
     per_pair: int
     standardize: bool
+    checkpoints: tuple[int, ...] = ()
 
 
 def _fit_pairs(pairs: list[_Pair], kind: Kind, options: FitOptions) -> _PairFits:
@@ -568,7 +577,7 @@ def _fit_pairs(pairs: list[_Pair], kind: Kind, options: FitOptions) -> _PairFits
         kind=kind,
         clip=options.weight_bound if options.fit == "fast" else None,
     )
-    return _PairFits(setups, res, per_pair, standardize)
+    return _PairFits(setups, res, per_pair, standardize, tuple(options.checkpoints))
 
 
 def _symmetrized_result(fits: _PairFits, k: int, pair: _Pair) -> NNTestResult:
@@ -606,7 +615,16 @@ def _symmetrized_result(fits: _PairFits, k: int, pair: _Pair) -> NNTestResult:
             "g": res.params[i_g].cpu().numpy(),
         },
         standardized=fits.standardize,
+        t_history=_history(fits, lambda h: -2.0 * (h[:, i_f] + h[:, i_g])),
     )
+
+
+def _history(fits: _PairFits, t_of: Callable[[np.ndarray], np.ndarray]) -> Any:
+    hist = fits.fit.history
+    if hist is None:
+        return None
+    marks = sorted({int(c) for c in fits.checkpoints if 0 < int(c) <= fits.fit.n_iter})
+    return dict(zip(marks, t_of(hist.cpu().numpy()).tolist(), strict=True))
 
 
 def _delta_result(fits: _PairFits, k: int, pair: _Pair) -> NNTestResult:
@@ -628,6 +646,9 @@ def _delta_result(fits: _PairFits, k: int, pair: _Pair) -> NNTestResult:
         functions={"delta": setup.function(res.params[k])},
         params={"delta": res.params[k].cpu().numpy()},
         standardized=fits.standardize,
+        t_history=_history(
+            fits, lambda h: 2.0 * (float(delta_null(pair.n_a, pair.n_b)) - h[:, k])
+        ),
     )
 
 
@@ -785,9 +806,12 @@ class PooledStatistic:
 
     def many(self, pairs: Sequence[tuple[Any, Any]]) -> np.ndarray:
         """``t`` of every ``(x_a, x_b)`` pair."""
+        return np.array([r.t for r in self.results(pairs)])
+
+    def results(self, pairs: Sequence[tuple[Any, Any]]) -> list[NNTestResult]:
+        """The full result of every ``(x_a, x_b)`` pair."""
         if self.threads is not None:
             require("torch").set_num_threads(self.threads)
-        results = pooled_tests(
+        return pooled_tests(
             self.method, pairs, batch_size=self.batch_size, options=self.options
         )
-        return np.array([r.t for r in results])
