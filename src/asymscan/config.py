@@ -30,6 +30,13 @@ selections (families of exclusive categories), the observables and the scan sett
     seed = 0
     top = 20                     # regions kept in the report
 
+    [followup]                   # optional: the neural follow-up of the top regions (needs torch)
+    nn = false                   # true: run the symmetrized test on the top regions' events
+    regions = 3                  # distinct (selection, observables) of the best regions tested
+    permutations = 100           # relabellings calibrating each test
+    max_events = 50000           # larger selections are tested on a random subset of this size
+    seed = 0
+
 Every table forbids unknown keys, so a misspelled key is an error rather than a silent default.
 Expressions (:mod:`asymscan.data.expressions`) are parsed when the file is loaded; selection
 expressions must be conditions. :func:`load_config` turns every problem into one
@@ -52,6 +59,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    StrictBool,
     StrictInt,
     ValidationError,
     ValidationInfo,
@@ -66,6 +74,7 @@ from .errors import ConfigError
 __all__ = (
     "Config",
     "DataConfig",
+    "FollowupConfig",
     "Observable",
     "ScanConfig",
     "SelectionFamily",
@@ -297,6 +306,39 @@ class ScanConfig(_Model):
         return value
 
 
+class FollowupConfig(_Model):
+    """``[followup]``: the optional neural follow-up of the scan's top regions.
+
+    The symmetrized neural test (Bressler et al.) is run on the unbinned events of each
+    followed-up region's selection, in its observables (within their ranges), and calibrated
+    by permutations of the A/B labels (:func:`asymscan.scan.followup.run_followup`).
+
+    Attributes
+    ----------
+    nn
+        Run the follow-up after the scan (needs ``asymscan[nn]``, i.e. torch); off by default.
+        The test is unweighted: a configuration with ``data.weight`` cannot turn it on.
+    regions
+        How many of the best-ranked regions to follow up, >= 1. Regions with the same
+        selection and observables share one test, so this counts distinct
+        (selection, observables) pairs, taken in rank order.
+    permutations
+        Relabellings of A u B calibrating each test, >= 1; the smallest p-value is
+        1/(permutations + 1).
+    max_events
+        A selection with more A+B events is tested on a uniform random subset of this many,
+        drawn without replacement (each event keeps its label), >= 100.
+    seed
+        Seed of the subsets, the permutations and the fits' starts, >= 0.
+    """
+
+    nn: StrictBool = False
+    regions: StrictInt = Field(default=3, ge=1)
+    permutations: StrictInt = Field(default=100, ge=1)
+    max_events: StrictInt = Field(default=50_000, ge=100)
+    seed: StrictInt = Field(default=0, ge=0)
+
+
 class Config(_Model):
     """A whole scan configuration; see the module documentation for the TOML layout.
 
@@ -309,6 +351,22 @@ class Config(_Model):
     selections: list[SelectionFamily] = Field(default_factory=list)
     observables: list[Observable] = Field(min_length=1)
     scan: ScanConfig = Field(default_factory=ScanConfig)
+    followup: FollowupConfig = Field(default_factory=FollowupConfig)
+
+    @field_validator("followup")
+    @classmethod
+    def _unweighted_followup(
+        cls, value: FollowupConfig, info: ValidationInfo
+    ) -> FollowupConfig:
+        data = info.data.get("data")
+        if value.nn and data is not None and data.weight is not None:
+            msg = (
+                f"nn = true, but data.weight = {data.weight.text!r} is set: the neural "
+                "follow-up runs the symmetrized test on unweighted events only; remove "
+                "data.weight or set followup.nn = false"
+            )
+            raise ValueError(msg)
+        return value
 
     @field_validator("observables")
     @classmethod
@@ -372,6 +430,7 @@ _SECTIONS: dict[tuple[str, ...], type[BaseModel]] = {
     ("selections",): SelectionFamily,
     ("observables",): Observable,
     ("scan",): ScanConfig,
+    ("followup",): FollowupConfig,
 }
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

@@ -142,3 +142,32 @@ def test_bad_configuration(tmp_path):
     with pytest.raises(ConfigError, match="fast-fit options"):
         S.config_with(S.NN_PRESETS["quick"], fast={"n_start": 3}).options()
     assert math.isclose(S.DOF, 12)
+
+
+def test_nplm_part_matches_nplm_test(quick):
+    from asymscan.nn import nplm_test
+
+    _, study, _ = quick
+    config = S.NN_PRESETS["quick"]
+    part = study.parts["nplm"]["clipping"]["9"]
+    assert set(part) == {f"{r:g}" for r in config.ratios}
+    first = part["1"]
+    assert first["n"] == config.nplm_toys
+    assert first["infinite_fraction"] == 0.0  # clipping keeps t_B(A) finite
+    # toy 0 of the first (clipping, ratio) stream, refitted directly with nplm_test
+    seed = S._fresh(np.random.SeedSequence(config.seed).spawn(6)[5]).spawn(2)[0]
+    child = S._fresh(seed).spawn(config.nplm_toys)[0]
+    x_a, x_b = S._pair(
+        first["n_a"], first["n_b"], None, 0.0, np.random.default_rng(child)
+    )
+    opts = config.options()
+    direct = nplm_test(
+        x_a,
+        x_b,
+        weight_clipping=9.0,
+        n_starts=opts.n_starts,
+        prune=opts.prune,
+        max_iter=opts.max_iter,
+        rng=opts.rng,
+    )
+    assert first["t"][0] == pytest.approx(direct.t, abs=1e-8)

@@ -51,6 +51,19 @@ def _set_threads(threads: int) -> None:
     require("torch").set_num_threads(threads)
 
 
+PERMUTATION_BATCH = 4
+"""Permutations fitted together (and per task on a process pool)."""
+
+
+def _permutation_statistic(method: str, options: dict[str, Any], threads: int) -> Any:
+    """The statistic of the permutations: batched fits for the pooled tests."""
+    if method == "nplm":
+        return functools.partial(_t, method, options, threads)
+    from ..nn import FitOptions, PooledStatistic
+
+    return PooledStatistic(method, FitOptions(**options), PERMUTATION_BATCH, threads)
+
+
 def _t(
     method: str, options: dict[str, Any], threads: int, x_a: np.ndarray, x_b: np.ndarray
 ) -> float:
@@ -174,12 +187,13 @@ def test(
                 console.status(f"{permutations} permutations"),
             ):
                 null = permutation_null(
-                    functools.partial(_t, method, options, threads),
+                    _permutation_statistic(method, options, threads),
                     x_a,
                     x_b,
                     n_permutations=permutations,
                     seed=seed,
                     executor=pool,
+                    batch_size=PERMUTATION_BATCH,
                 )
             console.print(
                 f"permutations: p = {null.p_value:.3g} ± {null.p_value_error:.2g}, "

@@ -156,10 +156,10 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
 )
 @click.option(
     "--parts",
-    default="null,sensitivity,permutation,epochs",
+    default="null,nplm,sensitivity,permutation,epochs",
     show_default=True,
-    help="Comma-separated parts: null (Fig. 2), sensitivity (Fig. 4), permutation (Fig. 6), "
-    "epochs (Fig. 7).",
+    help="Comma-separated parts: null (Fig. 2), nplm (Fig. 1), sensitivity (Fig. 4), "
+    "permutation (Fig. 6), epochs (Fig. 7).",
 )
 @click.option(
     "--seed", type=int, default=None, help="Root seed (default: the preset's)."
@@ -189,7 +189,8 @@ def nn(preset, parts, seed, workers, scheduler, resume, out) -> None:
     """The neural-test study of Bressler et al. on the exponential toy model (Sec. III).
 
     Writes parts/<part>.json as each part finishes, study.json with every number, and the
-    figures fig2_null, fig4_sensitivity, fig6_permutation and fig7_epochs (PNG) to OUT.
+    figures fig1_nplm_null, fig2_null, fig4_sensitivity, fig6_permutation and fig7_epochs
+    (PNG) to OUT.
     """
     from rich.console import Console
     from rich.progress import (
@@ -263,6 +264,23 @@ def _print_nn_summary(console, data: dict) -> None:
                 ),
                 f"{res['ks_pvalue']:.2g}",
             )
+        console.print(table)
+    if "nplm" in data:
+        table = Table(title="NPLM t_B(A) under the null (chi2_12 mean 12)")
+        for col in ("clipping", "N_A/N_B", "toys", "mean", "97.5% (23.34)", "inf"):
+            table.add_column(col, justify="right")
+        for clip, ratios in data["nplm"]["clipping"].items():
+            for ratio, res in ratios.items():
+                mean = res.get("mean", float("nan"))
+                p975 = res.get("percentiles", {}).get("97.5", {}).get("observed")
+                table.add_row(
+                    clip,
+                    ratio,
+                    str(res["n"]),
+                    f"{mean:.2f}",
+                    "-" if p975 is None else f"{p975:.2f}",
+                    f"{100 * res['infinite_fraction']:.0f}%",
+                )
         console.print(table)
     if "sensitivity" in data:
         table = Table(title="median significance against the ideal Z_id")

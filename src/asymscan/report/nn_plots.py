@@ -1,4 +1,4 @@
-"""Plots of the neural-test study (Figs. 1-2, 4, 6 and 7 of Bressler et al.), from its JSON."""
+"""Plots of the neural-test study (Figs. 1, 2, 4, 6 and 7 of Bressler et al.), from its JSON."""
 
 from __future__ import annotations
 
@@ -54,6 +54,27 @@ def plot_null(part: dict[str, Any], dof: int, path: Path) -> None:
                 fontsize=13,
             )
             ax.legend(fontsize=12)
+
+
+def plot_nplm(part: dict[str, Any], dof: int, path: Path) -> None:
+    """Fig. 1: NPLM t_B(A) under the null; a row per weight clipping, a column per ratio."""
+    rows = part["clipping"]
+    n_cols = max(len(r) for r in rows.values())
+    with figure(path, ncols=n_cols, nrows=len(rows), width=6.0) as (_, axes):
+        for axes_row, (clip, ratios) in zip(axes, rows.items(), strict=True):
+            for ax, (ratio, res) in zip(axes_row, ratios.items(), strict=False):
+                t = np.asarray(res["t"], dtype=float)
+                finite = t[np.isfinite(t)]
+                hi = max(3.0 * dof, float(finite.max()) * 1.05 if finite.size else 0.0)
+                _hist(ax, res["t"], np.linspace(0.0, hi, 31), color=_TOYS, label="toys")
+                _chi2_curve(ax, dof, hi)
+                ax.set_title(
+                    rf"clip {clip}, $N_A/N_B = {ratio}$; "
+                    f"inf: {100 * res['infinite_fraction']:.0f}%",
+                    fontsize=13,
+                )
+                ax.set_xlabel(r"$t_B(A)$")
+                ax.legend(fontsize=11)
 
 
 def plot_sensitivity(part: dict[str, Any], path: Path) -> None:
@@ -145,6 +166,9 @@ def plot_nn_study(
     if "null" in data:
         written["null"] = out / "fig2_null.png"
         plot_null(data["null"], dof, written["null"])
+    if "nplm" in data:
+        written["nplm"] = out / "fig1_nplm_null.png"
+        plot_nplm(data["nplm"], dof, written["nplm"])
     if "sensitivity" in data:
         written["sensitivity"] = out / "fig4_sensitivity.png"
         plot_sensitivity(data["sensitivity"], written["sensitivity"])

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from ..config import Config
+from ..config import Config, Observable, SelectionFamily
 from ..errors import DataError
 
 __all__ = (
@@ -30,8 +30,11 @@ __all__ = (
     "EventCells",
     "Histogram",
     "build_cells",
+    "category_index",
     "chunk_units",
+    "observable_values",
     "plan_histograms",
+    "split_events",
 )
 
 
@@ -178,14 +181,13 @@ def _condition(
     return value
 
 
-def _digits(
-    chunk: Mapping[str, np.ndarray], config: Config, counts: dict
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Per kept event of a chunk: is-A, one digit per family and per observable, weight.
+def split_events(
+    chunk: Mapping[str, np.ndarray], config: Config
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The events of a chunk in sample A or B: is-A per kept event, and their columns.
 
-    A family's digit is 1 + the category index (0: in none); an observable's digit is its bin
-    index, or ``bins`` when the value is non-finite or out of range. Returns
-    ``(is_a, digits (n, n_families + n_observables), weight or None)``.
+    Events selected by neither ``symmetry.a`` nor ``symmetry.b`` are left out; an event
+    selected by both is a :class:`~asymscan.errors.DataError`.
     """
     n = len(next(iter(chunk.values())))
     in_a = _condition(config.symmetry.a, chunk, "symmetry.a", n)
@@ -200,8 +202,54 @@ def _digits(
         raise DataError(msg)
     keep = in_a | in_b
     sub = {k: np.asarray(v)[keep] for k, v in chunk.items()}
-    m = int(keep.sum())
-    is_a = in_a[keep]
+    return in_a[keep], sub
+
+
+def category_index(
+    family: SelectionFamily, columns: Mapping[str, np.ndarray], n: int
+) -> np.ndarray:
+    """Per event, 1 + the index of its category in ``family`` (0: in none).
+
+    An event in two categories of the family is a :class:`~asymscan.errors.DataError`.
+    """
+    index = np.zeros(n, dtype=np.int64)
+    for k, (name, expr) in enumerate(family.categories.items(), start=1):
+        mask = _condition(expr, columns, f"selections.{family.name}.{name}", n)
+        clash = mask & (index > 0)
+        if clash.any():
+            other = list(family.categories)[int(index[np.argmax(clash)]) - 1]
+            msg = (
+                f"{int(clash.sum())} event(s) fall in both categories {other!r} and "
+                f"{name!r} of selection family {family.name!r}; categories must be exclusive"
+            )
+            raise DataError(msg)
+        index[mask] = k
+    return index
+
+
+def observable_values(
+    obs: Observable, columns: Mapping[str, np.ndarray], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per event: the observable's value (float), whether it is finite, and whether it is
+    also inside the range ``[lo, hi)`` (the events that are binned)."""
+    x = _evaluate(obs.expr, columns, n).astype(float)
+    finite = np.isfinite(x)
+    lo, hi = obs.range
+    return x, finite, finite & (x >= lo) & (x < hi)
+
+
+def _digits(
+    chunk: Mapping[str, np.ndarray], config: Config, counts: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per kept event of a chunk: is-A, one digit per family and per observable, weight.
+
+    A family's digit is 1 + the category index (0: in none); an observable's digit is its bin
+    index, or ``bins`` when the value is non-finite or out of range. Returns
+    ``(is_a, digits (n, n_families + n_observables), weight or None)``.
+    """
+    n = len(next(iter(chunk.values())))
+    is_a, sub = split_events(chunk, config)
+    m = len(is_a)
     counts["read"] += n
     counts["dropped"] += n - m
     counts["a"] += int(is_a.sum())
@@ -220,24 +268,10 @@ def _digits(
         (m, len(config.selections) + len(config.observables)), dtype=np.int64
     )
     for j, fam in enumerate(config.selections):
-        index = np.zeros(m, dtype=np.int64)
-        for k, (name, expr) in enumerate(fam.categories.items(), start=1):
-            mask = _condition(expr, sub, f"selections.{fam.name}.{name}", m)
-            clash = mask & (index > 0)
-            if clash.any():
-                other = list(fam.categories)[int(index[np.argmax(clash)]) - 1]
-                msg = (
-                    f"{int(clash.sum())} event(s) fall in both categories {other!r} and "
-                    f"{name!r} of selection family {fam.name!r}; categories must be exclusive"
-                )
-                raise DataError(msg)
-            index[mask] = k
-        digits[:, j] = index
+        digits[:, j] = category_index(fam, sub, m)
     for j, obs in enumerate(config.observables, start=len(config.selections)):
-        x = _evaluate(obs.expr, sub, m).astype(float)
-        finite = np.isfinite(x)
+        x, finite, inside = observable_values(obs, sub, m)
         lo, hi = obs.range
-        inside = finite & (x >= lo) & (x < hi)
         counts["non_finite"][obs.name] += int((~finite).sum())
         counts["out_of_range"][obs.name] += int((finite & ~inside).sum())
         idx = np.floor((np.where(inside, x, lo) - lo) / (hi - lo) * obs.bins).astype(

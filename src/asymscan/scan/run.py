@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,13 @@ import numpy as np
 from .._version import __version__
 from ..calibrate.exchange import max_abs_nsigma, toy_shard
 from ..config import Config
-from ..data.io import WorkItem, read_item, work_items
 from ..errors import DataError
 from ..execution import InlineExecutor
 from ..report.files import atomic_path, write_json
 from ..stats.significance import toy_p_value, z_from_p
-from .layout import ChunkUnits, EventCells, build_cells, chunk_units
+from .layout import EventCells, build_cells, chunk_units
 from .regions import top_windows
+from .source import Events, map_events
 
 __all__ = ("ScanResult", "fill_cells", "run_scan", "scan_cells")
 
@@ -39,7 +39,11 @@ SHARD_SIZE = 50
 
 @dataclass
 class ScanResult:
-    """Everything a scan found; ``to_dict`` is the content of ``results.json``."""
+    """Everything a scan found; ``to_dict`` is the content of ``results.json``.
+
+    ``followup`` holds the neural follow-up of the top regions
+    (:func:`asymscan.scan.followup.run_followup`), empty when it was not run.
+    """
 
     config: Config
     cells: EventCells
@@ -47,6 +51,7 @@ class ScanResult:
     per_histogram: np.ndarray
     toys: np.ndarray
     regions: list[dict[str, Any]]
+    followup: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def p_value(self) -> tuple[float, float]:
@@ -57,6 +62,17 @@ class ScanResult:
         return float(p), float(err)
 
     def to_dict(self) -> dict[str, Any]:
+        """The content of ``results.json``.
+
+        Keys: ``version``; ``global`` (the maximum |N_sigma| over everything scanned, its
+        global p-value, error and Z from ``toys`` label-exchange toys); ``regions`` (ranked:
+        selection, observables, window, N_sigma, A and B counts, local and global p);
+        ``followup`` (one entry per region followed up by the neural test, see
+        :func:`asymscan.scan.followup.run_followup`; an empty list when ``followup.nn`` is
+        off); ``histograms`` (each one's selection, observables, shape and maximum
+        |N_sigma|); ``events`` (counts read, in A, in B, dropped, non-finite and out of
+        range); ``config`` (the resolved configuration).
+        """
         p, err = self.p_value
         z = float(z_from_p(p)) if np.isfinite(p) else None
         return {
@@ -71,6 +87,7 @@ class ScanResult:
                 "at the observed N_A, all histograms refilled together)",
             },
             "regions": self.regions,
+            "followup": self.followup,
             "histograms": [
                 {
                     "index": h.index,
@@ -133,9 +150,9 @@ def _region_rows(
 
 def _fingerprint(cells: EventCells, config: Config) -> str:
     """Identifies the data and settings a shard belongs to, so --resume never mixes runs."""
-    h = hashlib.sha256(
-        json.dumps(config.model_dump(), sort_keys=True, default=str).encode()
-    )
+    # the follow-up settings do not change the toys: leave them out
+    settings = config.model_dump(exclude={"followup"})
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
     h.update(np.ascontiguousarray(cells.n_a).tobytes())
     h.update(np.ascontiguousarray(cells.multiplicity).tobytes())
     h.update(np.asarray(cells.cells.indices).tobytes())
@@ -236,11 +253,6 @@ def scan_cells(
     )
 
 
-def _item_units(item: WorkItem, config: Config) -> ChunkUnits:
-    """Read one work item and turn it into its contribution to the scan (runs on a worker)."""
-    return chunk_units(read_item(item, config.columns(), tree=config.data.tree), config)
-
-
 def fill_cells(
     config: Config, *, executor: Executor | None = None, chunk_size: int = 1_000_000
 ) -> EventCells:
@@ -249,22 +261,21 @@ def fill_cells(
     Each item is read, split and binned where it runs; the parts merge by concatenation and
     addition, so the cells are identical whatever the executor.
     """
-    pool = executor or InlineExecutor()
-    items = work_items(config.data.paths, tree=config.data.tree, chunk_size=chunk_size)
-    parts = pool.map(_item_units, items, [config] * len(items))
+    parts = map_events(chunk_units, config, executor=executor, chunk_size=chunk_size)
     return build_cells(parts, config)
 
 
 def run_scan(
     config: Config,
     *,
-    events: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None,
+    events: Events | None = None,
     executor: Executor | None = None,
     shard_dir: Path | None = None,
     resume: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    followup_progress: Callable[[int, int], None] | None = None,
 ) -> ScanResult:
-    """Run the data-directed scan described by ``config``.
+    """Run the data-directed scan described by ``config``, and its neural follow-up if on.
 
     Parameters
     ----------
@@ -272,24 +283,27 @@ def run_scan(
         The validated configuration (:func:`asymscan.config.load_config`).
     events
         Columns in memory (a mapping of arrays, a pandas DataFrame, or an iterable of such
-        chunks); default: read ``config.data.paths`` in chunks.
+        chunks); default: read ``config.data.paths`` in chunks. With ``followup.nn`` the
+        events are read twice, so a one-shot iterator of chunks is first made a list.
     executor
-        Where toy shards run (see :func:`asymscan.execution.executor`); default in-process.
+        Where toy shards (and file chunks, and follow-up permutations) run (see
+        :func:`asymscan.execution.executor`); default in-process.
     shard_dir
         Folder for finished toy shards, so that ``resume=True`` continues an interrupted run.
     progress
         Called with (toys done, toys requested).
+    followup_progress
+        Called with (permutations done, permutations requested) by the follow-up.
     """
-    if events is None:
-        cells = fill_cells(config, executor=executor)
-    elif isinstance(events, Mapping) or hasattr(events, "columns"):
-        columns = {
-            c: np.asarray(events[c]) for c in config.columns() if _has(events, c)
-        }
-        cells = build_cells([columns], config)
-    else:
-        cells = build_cells(events, config)
-    return scan_cells(
+    followup = config.followup.nn
+    if followup:
+        from .followup import check_followup
+
+        check_followup(config)  # before the scan, not after its toys
+        if isinstance(events, Iterator):
+            events = list(events)
+    cells = build_cells(map_events(chunk_units, config, events, executor=executor), config)
+    result = scan_cells(
         cells,
         config,
         executor=executor,
@@ -297,10 +311,14 @@ def run_scan(
         resume=resume,
         progress=progress,
     )
+    if followup:
+        from .followup import run_followup
 
-
-def _has(events: Any, column: str) -> bool:
-    try:
-        return column in events
-    except TypeError:
-        return False
+        result.followup = run_followup(
+            config,
+            result.regions,
+            events=events,
+            executor=executor,
+            progress=followup_progress,
+        )
+    return result

@@ -6,6 +6,8 @@ JSON file as soon as it is done (so an interrupted study keeps what it finished)
 
 - ``null`` (Figs. 1-2): t_{A+B}(A+B) under the null for N_A/N_B = 1, 1/10, 1/100 at N ~ 2.2e5,
   against chi2_12: mean, 50/84/97.5 percentiles and a Kolmogorov-Smirnov p-value.
+- ``nplm`` (Fig. 1): the original NPLM t_B(A) under the null for the same ratios, with the
+  papers' weight clipping of 9 and without (the fraction of divergent fits is reported).
 - ``sensitivity`` (Fig. 4): the median significance of signal toys against the ideal one
   (Z_id, Eq. 30), measured with the null toys of the same sizes and with chi2_12.
 - ``permutation`` (Fig. 6): the permutation null (Sec. III E) of a representative data set (the
@@ -30,6 +32,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
+from .._optional import require
 from .._version import __version__
 from ..calibrate.empirical import permutation_null, toy_null
 from ..errors import ConfigError
@@ -44,7 +47,31 @@ DOF = 12
 
 PERCENTILES = (50.0, 84.0, 97.5)
 
-PARTS = ("null", "sensitivity", "permutation", "epochs")
+PARTS = ("null", "nplm", "sensitivity", "permutation", "epochs")
+
+_COMMON = ("fast", "batch_size", "seed")
+#: The configuration fields each part depends on: a part is resumed when these match.
+PART_FIELDS = {
+    "null": ("n_total", "ratios", "null_toys", *_COMMON),
+    "nplm": ("n_total", "ratios", "nplm_toys", "nplm_clipping", *_COMMON),
+    "sensitivity": (
+        "sens_n",
+        "signals",
+        "z_ideal",
+        "sens_toys",
+        "sens_null_toys",
+        *_COMMON,
+    ),
+    "permutation": (
+        "sens_n",
+        "sens_null_toys",
+        "perm_signal",
+        "perm_datasets",
+        "permutations",
+        *_COMMON,
+    ),
+    "epochs": ("epochs_n", "epochs_toys", "epochs", "checkpoints", "lr", *_COMMON),
+}
 
 Progress = Callable[[str, int, int], None]
 
@@ -58,6 +85,9 @@ class NNStudyConfig:
     n_total, ratios, null_toys
         Null part: ``N``, the ratios N_A/N_B (1: N_A = N_B = N/2; r < 1: N_A = r N, N_B = N,
         as in Figs. 1-2) and the toys of each ratio.
+    nplm_toys, nplm_clipping
+        NPLM part (Fig. 1): toys per ratio of t_B(A) (B the reference, N_A fitted, 12
+        degrees of freedom), for each weight clipping (``None``: none), in the inputs' units.
     sens_n, signals, z_ideal, sens_toys, sens_null_toys
         Sensitivity part: expected background N_A = N_B, the signals, the ideal significances
         Z_id at which signal is injected (the signal yield solving Eq. 30), signal toys per
@@ -79,6 +109,8 @@ class NNStudyConfig:
     n_total: float = 2.2e5
     ratios: tuple[float, ...] = (1.0, 0.1, 0.01)
     null_toys: tuple[int, ...] = (500, 200, 200)
+    nplm_toys: int = 100
+    nplm_clipping: tuple[float | None, ...] = (9.0, None)
     sens_n: float = 5.5e4
     signals: tuple[str, ...] = ("S1", "S2", "S3")
     z_ideal: tuple[float, ...] = (2.0, 4.0, 6.0)
@@ -115,6 +147,8 @@ NN_PRESETS: dict[str, NNStudyConfig] = {
         n_total=1000,
         ratios=(1.0, 0.1),
         null_toys=(8, 4),
+        nplm_toys=4,
+        nplm_clipping=(9.0,),
         sens_n=500,
         signals=("S3",),
         z_ideal=(3.0,),
@@ -198,8 +232,8 @@ class _Runner:
         # one child per named stream, in a fixed order, so parts are independent of each other
         self.streams = dict(
             zip(
-                ("null", "sens_null", "sens", "perm", "epochs"),
-                self.root.spawn(5),
+                ("null", "sens_null", "sens", "perm", "epochs", "nplm"),
+                self.root.spawn(6),
                 strict=True,
             )
         )
@@ -246,6 +280,58 @@ def _null_part(run: _Runner) -> dict[str, Any]:
         t = run.toys(f"null N_A/N_B={ratio:g}", n_a, n_b, n_toys, seed)
         out[f"{ratio:g}"] = {"n_a": n_a, "n_b": n_b, **_summary(t)}
     return {"ratios": out}
+
+
+def _nplm_t(clipping: float | None, options: Any, x_a: Any, x_b: Any) -> float:
+    """t_B(A) of one toy (module level, so it pickles)."""
+    from ..nn import nplm_test
+
+    require("torch").set_num_threads(1)  # small fits: one thread per process is fastest
+    res = nplm_test(
+        x_a,
+        x_b,
+        weight_clipping=clipping,
+        n_starts=options.n_starts,
+        prune=options.prune,
+        max_iter=options.max_iter,
+        bins=options.bins,
+        rng=options.rng,
+    )
+    return res.t
+
+
+def _nplm_part(run: _Runner) -> dict[str, Any]:
+    """Fig. 1: the original NPLM t_B(A) under the null, with and without weight clipping."""
+    c = run.config
+    seeds = run.streams["nplm"].spawn(len(c.nplm_clipping) * len(c.ratios))
+    out: dict[str, dict[str, Any]] = {}
+    k = 0
+    for clipping in c.nplm_clipping:
+        label = "none" if clipping is None else f"{clipping:g}"
+        statistic = functools.partial(_nplm_t, clipping, c.options())
+        out[label] = {}
+        for ratio in c.ratios:
+            n_a, n_b = _sizes(c.n_total, ratio)
+            t = run.toys(
+                f"NPLM clip {label} N_A/N_B={ratio:g}",
+                n_a,
+                n_b,
+                c.nplm_toys,
+                seeds[k],
+                statistic=statistic,
+            )
+            k += 1
+            finite = np.isfinite(t)
+            summary = (
+                _summary(t) if finite.sum() > 1 else {"n": len(t), "t": t.tolist()}
+            )
+            out[label][f"{ratio:g}"] = {
+                "n_a": n_a,
+                "n_b": n_b,
+                "infinite_fraction": float(1.0 - finite.mean()),
+                **summary,
+            }
+    return {"clipping": out}
 
 
 def _signal_yield(n_b: float, z: float, signal: str) -> float:
@@ -496,6 +582,7 @@ def nn_study(
 
     makers: dict[str, Callable[[], dict[str, Any]]] = {
         "null": lambda: _null_part(run),
+        "nplm": lambda: _nplm_part(run),
         "sensitivity": lambda: {
             **_sensitivity_part(run, sens_null()),
             "null_t": sens_null().tolist(),
@@ -510,7 +597,7 @@ def nn_study(
         if name not in parts:
             continue
         path = out / "parts" / f"{name}.json"
-        previous = _read_part(path, stamp) if resume else None
+        previous = _read_part(path, stamp, PART_FIELDS[name]) if resume else None
         if previous is not None:
             done[name] = previous
             if "null_t" in previous:
@@ -521,13 +608,17 @@ def nn_study(
     return NNStudy(config, done)
 
 
-def _read_part(path: Path, stamp: dict[str, Any]) -> dict[str, Any] | None:
+def _read_part(
+    path: Path, stamp: dict[str, Any], fields: Sequence[str]
+) -> dict[str, Any] | None:
+    """The result saved in ``path`` if its configuration agrees on ``fields``, else None."""
     import json
 
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
-    if data.get("config") != json.loads(json.dumps(stamp)):
+    saved, now = data.get("config", {}), json.loads(json.dumps(stamp))
+    if any(saved.get(f) != now.get(f) for f in fields):
         return None
     return data["result"]
 
