@@ -18,6 +18,7 @@ from asymscan.generate import (
     events_for_lumi,
     generate_emu,
     read_pool,
+    round_mantissa,
 )
 from asymscan.generate.run import PLAN_FILE, shard_path
 
@@ -167,3 +168,54 @@ def test_cli_shard_dir_and_resume(tmp_path):
     bad = CliRunner().invoke(cli, [*args[:-4], "--shard-size", "zz=3"])
     assert bad.exit_code != 0
     assert "POOL=N" in bad.output
+
+
+@pytest.mark.parametrize("bits", [8, 14, 22])
+def test_round_mantissa_error_bound(bits):
+    rng = np.random.default_rng(bits)
+    x = (rng.standard_normal(10_000) * 10.0 ** rng.uniform(-3, 4, 10_000)).astype(
+        np.float32
+    )
+    x[:3] = [0.0, -0.0, np.float32(np.finfo(np.float32).max)]
+    r = round_mantissa(x, bits)
+    assert r.dtype == np.float32
+    finite = np.isfinite(r)
+    assert finite.all()
+    rel = np.abs(r.astype(float) - x) / np.maximum(np.abs(x.astype(float)), 1e-300)
+    assert rel.max() <= 2.0 ** -(bits + 1) * (1 + 1e-6)
+    # rounding to nearest: the mean relative error is about a quarter of the bound, unbiased
+    assert abs(np.mean((r.astype(float) - x) / np.abs(x[3:]).mean())) < 1e-3
+    # idempotent, and only the low mantissa bits change
+    np.testing.assert_array_equal(round_mantissa(r, bits), r)
+    low = r.view(np.uint32) & np.uint32((1 << (23 - bits)) - 1)
+    assert np.all(low[3:] == 0)  # [2]: the largest float, kept rather than rounded to inf
+    assert r[2] == x[2]
+    ints = np.arange(5, dtype=np.int16)
+    assert round_mantissa(ints, bits) is ints
+
+
+@pytest.mark.parametrize("bits", [7, 23, 14.0, True])
+def test_round_mantissa_bad_bits(bits):
+    with pytest.raises(ConfigError, match="mantissa_bits"):
+        round_mantissa(np.ones(3, np.float32), bits)
+
+
+def test_assemble_compact_copy(tmp_path, reference):
+    shards = tmp_path / "shards"
+    generate_emu(tmp_path / "a", [POOL], shard_dir=shards, **KW)
+    res = assemble_pools(shards, tmp_path / "compact", mantissa_bits=12)
+    cols, meta = read_pool(res.pools[POOL].path)
+    ref, ref_meta = read_pool(reference)
+    assert meta["float_mantissa_bits"] == 12
+    assert {k: v for k, v in meta.items() if k != "float_mantissa_bits"} == ref_meta | {
+        "shards": meta["shards"]
+    }
+    for key, values in ref.items():
+        if values.dtype == np.float32:
+            np.testing.assert_allclose(cols[key], values, rtol=2.0**-13, atol=0)
+        else:
+            np.testing.assert_array_equal(cols[key], values)
+    import pyarrow.parquet as pq
+
+    column = pq.ParquetFile(res.pools[POOL].path).metadata.row_group(0).column(3)
+    assert column.compression == "ZSTD"

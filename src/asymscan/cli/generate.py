@@ -283,7 +283,14 @@ def _log_to_stderr() -> None:
     show_default=True,
     help="Output folder: one <pool>.parquet per complete pool.",
 )
-def assemble(shard_dir, out) -> None:
+@click.option(
+    "--mantissa-bits",
+    type=int,
+    default=None,
+    help="Round floats to this many mantissa bits (e.g. 14: 3e-5 relative) and compress "
+    "with zstd: the compact copy shipped with the package.",
+)
+def assemble(shard_dir, out, mantissa_bits) -> None:
     """Write the pools whose shards are all in SHARD_DIR; list the incomplete ones."""
     from rich.console import Console
 
@@ -292,7 +299,7 @@ def assemble(shard_dir, out) -> None:
 
     console = Console()
     try:
-        result = assemble_pools(shard_dir, out)
+        result = assemble_pools(shard_dir, out, mantissa_bits=mantissa_bits)
     except AsymscanError as err:
         raise click.ClickException(str(err)) from err
     for pool in result.pools.values():

@@ -27,6 +27,7 @@ from .run import (
     expected_events,
     generate_emu,
     read_pool,
+    round_mantissa,
 )
 
 __all__ = (
@@ -48,6 +49,7 @@ __all__ = (
     "generate_emu",
     "read_pool",
     "resolve_processes",
+    "round_mantissa",
     "run_shard",
     "simulate_detector",
 )
