@@ -156,10 +156,11 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
 )
 @click.option(
     "--parts",
-    default="null,nplm,sensitivity,permutation,epochs",
+    default="null,nplm,sensitivity,permutation,epochs,lfuv",
     show_default=True,
     help="Comma-separated parts: null (Fig. 2), nplm (Fig. 1), sensitivity (Fig. 4), "
-    "permutation (Fig. 6), epochs (Fig. 7).",
+    "permutation (Fig. 6), epochs (Fig. 7), lfuv (Fig. 5: needs the e-mu pools; skipped "
+    "without them).",
 )
 @click.option(
     "--seed", type=int, default=None, help="Root seed (default: the preset's)."
@@ -185,12 +186,12 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
     show_default=True,
     help="Output folder.",
 )
-def nn(preset, parts, seed, workers, scheduler, resume, out) -> None:
+def nn(preset, parts, seed, pools, workers, scheduler, resume, out) -> None:
     """The neural-test study of Bressler et al. on the exponential toy model (Sec. III).
 
     Writes parts/<part>.json as each part finishes, study.json with every number, and the
-    figures fig1_nplm_null, fig2_null, fig4_sensitivity, fig6_permutation and fig7_epochs
-    (PNG) to OUT.
+    figures fig1_nplm_null, fig2_null, fig4_sensitivity, fig5_lfuv, fig6_permutation and
+    fig7_epochs (PNG) to OUT.
     """
     from rich.console import Console
     from rich.progress import (
@@ -209,7 +210,9 @@ def nn(preset, parts, seed, workers, scheduler, resume, out) -> None:
 
     console = Console()
     names = [p.strip() for p in parts.split(",") if p.strip()]
-    config = config_with(NN_PRESETS[preset], seed=seed)
+    config = config_with(
+        NN_PRESETS[preset], seed=seed, pools=None if pools is None else str(pools)
+    )
     start = time.perf_counter()
     progress = Progress(
         TextColumn("{task.description:<36}"),
@@ -297,6 +300,24 @@ def _print_nn_summary(console, data: dict) -> None:
                     f"{p['z_chi2']:.2f}",
                 )
         console.print(table)
+    if "lfuv" in data:
+        if "skipped" in data["lfuv"]:
+            console.print(f"LFUV part skipped: {data['lfuv']['skipped']}")
+        else:
+            table = Table(title="LFUV: median Z against BR(H -> tau e)")
+            for col in ("lumi [1/fb]", "BR", "n_signal", "Z (toy null)", "Z (chi2_12)"):
+                table.add_column(col, justify="right")
+            for lumi, res in data["lfuv"]["lumis"].items():
+                for p in res["points"]:
+                    bound = ">= " if p["z_limited_by_toys"] else ""
+                    table.add_row(
+                        lumi,
+                        f"{p['branching_ratio']:.3g}",
+                        f"{p['n_signal']:.0f}",
+                        f"{bound}{p['z']:.2f} ± {p['z_error']:.2f}",
+                        f"{p['z_chi2']:.2f}",
+                    )
+            console.print(table)
     if "permutation" in data:
         for d in data["permutation"]["datasets"].values():
             console.print(

@@ -137,6 +137,28 @@ def plot_permutation(part: dict[str, Any], null_t: list[float], path: Path) -> N
             ax.legend(fontsize=11)
 
 
+def plot_lfuv(part: dict[str, Any], path: Path) -> None:
+    """Fig. 5: median significance against BR(H -> tau e), per luminosity (chi2 dashed)."""
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+    with figure(path, width=7.5) as (_, axes):
+        ax = axes[0][0]
+        for colour, (lumi, res) in zip(colours, part["lumis"].items(), strict=False):
+            br = 100 * np.array([p["branching_ratio"] for p in res["points"]])
+            z = np.array([p["z"] for p in res["points"]])
+            err = np.array([p["z_error"] for p in res["points"]])
+            ax.errorbar(
+                br, z, yerr=err, marker="o", color=colour, label=f"{lumi} fb$^{{-1}}$"
+            )
+            zc = [p["z_chi2"] for p in res["points"]]
+            ax.plot(br, zc, "--", color=colour)
+        ax.axhline(2.0, color=_CHI2, ls=":", lw=1.5)
+        ax.plot([], [], "k--", label=r"$\chi^2_{12}$")
+        ax.set_xlabel(r"BR($H \to \tau e$) [%]")
+        ax.set_ylabel(r"median $Z$ of $t_{A+B}(A+B)$")
+        ax.set_title(r"e-leading $e\mu$ events, collinear mass", fontsize=14)
+        ax.legend(fontsize=11)
+
+
 def plot_epochs(part: dict[str, Any], path: Path) -> None:
     """Fig. 7: percentiles of t against Adam epochs; chi2 (dashed) and the fast fit (dotted)."""
     epochs = np.array(part["epochs"], dtype=float)
@@ -177,6 +199,9 @@ def plot_nn_study(
         plot_permutation(
             data["permutation"], data["permutation"]["null_t"], written["permutation"]
         )
+    if "lfuv" in data and "lumis" in data["lfuv"]:
+        written["lfuv"] = out / "fig5_lfuv.png"
+        plot_lfuv(data["lfuv"], written["lfuv"])
     if "epochs" in data:
         written["epochs"] = out / "fig7_epochs.png"
         plot_epochs(data["epochs"], written["epochs"])

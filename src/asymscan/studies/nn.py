@@ -12,6 +12,9 @@ JSON file as soon as it is done (so an interrupted study keeps what it finished)
   (Z_id, Eq. 30), measured with the null toys of the same sizes and with chi2_12.
 - ``permutation`` (Fig. 6): the permutation null (Sec. III E) of a representative data set (the
   one with the median t among toys) without and with an S3 signal, against the toy null.
+- ``lfuv`` (Fig. 5): the e-mu pools: A and B bootstrapped (with replacement, as in Sec. III A)
+  from the e-leading Standard-Model events at a luminosity, H -> tau e signal added to A; the
+  median significance in the collinear mass (in 0.1 TeV) against BR, per luminosity.
 - ``epochs`` (Fig. 7): percentiles of t after increasing numbers of epochs of the papers' Adam
   protocol, beside chi2_12 and the converged fast fit.
 
@@ -35,7 +38,7 @@ from scipy import optimize, stats
 from .._optional import require
 from .._version import __version__
 from ..calibrate.empirical import permutation_null, toy_null
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..report.files import write_json
 from ..stats.significance import toy_p_value, z_from_p
 from ..toymodel import ideal_significance, sample_exponential
@@ -47,7 +50,7 @@ DOF = 12
 
 PERCENTILES = (50.0, 84.0, 97.5)
 
-PARTS = ("null", "nplm", "sensitivity", "permutation", "epochs")
+PARTS = ("null", "nplm", "sensitivity", "permutation", "epochs", "lfuv")
 
 _COMMON = ("fast", "batch_size", "seed")
 #: The configuration fields each part depends on: a part is resumed when these match.
@@ -71,6 +74,14 @@ PART_FIELDS = {
         *_COMMON,
     ),
     "epochs": ("epochs_n", "epochs_toys", "epochs", "checkpoints", "lr", *_COMMON),
+    "lfuv": (
+        "lfuv_lumis",
+        "lfuv_brs",
+        "lfuv_toys",
+        "lfuv_null_toys",
+        "pools",
+        *_COMMON,
+    ),
 }
 
 Progress = Callable[[str, int, int], None]
@@ -98,6 +109,10 @@ class NNStudyConfig:
     epochs_n, epochs_toys, epochs, checkpoints, lr
         Epochs part: N_A = N_B, toys, Adam epochs, the epochs at which t is recorded, and the
         learning rate.
+    lfuv_lumis, lfuv_brs, lfuv_toys, lfuv_null_toys, pools
+        LFUV part (Fig. 5, needs the e-mu pools, ``pools`` = their folder, default the
+        shipped ones): luminosities (fb^-1), BR(H -> tau e) values, signal toys per point and
+        null toys per luminosity.
     fast
         Options of the fast fit (:class:`asymscan.nn.FitOptions` fields) for every other part.
     batch_size
@@ -124,6 +139,11 @@ class NNStudyConfig:
     epochs: int = 20_000
     checkpoints: tuple[int, ...] = (100, 300, 1000, 3000, 10_000, 20_000)
     lr: float = 1e-3
+    lfuv_lumis: tuple[float, ...] = (5.0, 10.0, 20.0)
+    lfuv_brs: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05)
+    lfuv_toys: int = 30
+    lfuv_null_toys: int = 100
+    pools: str | None = None
     fast: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 8
     seed: int = 1
@@ -162,6 +182,10 @@ NN_PRESETS: dict[str, NNStudyConfig] = {
         epochs=200,
         checkpoints=(20, 60, 200),
         lr=1e-2,
+        lfuv_lumis=(1.0,),
+        lfuv_brs=(0.1,),
+        lfuv_toys=3,
+        lfuv_null_toys=4,
         fast={"n_starts": 4, "prune": None, "max_iter": 40},
         batch_size=4,
     ),
@@ -232,8 +256,8 @@ class _Runner:
         # one child per named stream, in a fixed order, so parts are independent of each other
         self.streams = dict(
             zip(
-                ("null", "sens_null", "sens", "perm", "epochs", "nplm"),
-                self.root.spawn(6),
+                ("null", "sens_null", "sens", "perm", "epochs", "nplm", "lfuv"),
+                self.root.spawn(7),
                 strict=True,
             )
         )
@@ -332,6 +356,128 @@ def _nplm_part(run: _Runner) -> dict[str, Any]:
                 **summary,
             }
     return {"clipping": out}
+
+
+#: Signal pools of Fig. 5: H -> tau e (tau -> mu), gluon fusion and VBF.
+LFUV_SIGNAL = ("ggh_taue", "vbfh_taue")
+
+
+@dataclass(frozen=True)
+class LFUVPools:
+    """Collinear masses (in 0.1 TeV) of the e-leading SM events and of the H -> tau e signal,
+    per pool, with their selected cross sections in fb (signal: per unit BR)."""
+
+    sm: tuple[np.ndarray, ...]
+    sm_fb: tuple[float, ...]
+    signal: tuple[np.ndarray, ...]
+    signal_fb: tuple[float, ...]
+
+    @classmethod
+    def load(cls, pools: str | Path | None = None) -> LFUVPools:
+        from ..samples._pools import find_pools, read_table
+
+        infos = find_pools(pools)
+        missing = [n for n in LFUV_SIGNAL if n not in infos]
+        if missing:
+            msg = f"the LFUV study needs the signal pools {missing}"
+            raise ConfigError(msg)
+        sm, sm_fb = [], []
+        for info in infos.values():
+            if info.kind != "background":
+                continue
+            table = read_table(info, ["lead_flavour", "m_coll"])
+            lead = table["lead_flavour"].to_numpy()
+            m = table["m_coll"].to_numpy().astype(float) / 100.0
+            sm.append(m[lead == 11])
+            sm_fb.append(info.sigma_selected_fb * float(np.mean(lead == 11)))
+        signal = [
+            read_table(infos[n], ["m_coll"])["m_coll"].to_numpy().astype(float) / 100.0
+            for n in LFUV_SIGNAL
+        ]
+        signal_fb = [infos[n].sigma_selected_fb for n in LFUV_SIGNAL]
+        return cls(tuple(sm), tuple(sm_fb), tuple(signal), tuple(signal_fb))
+
+    def expected(self, lumi: float, br: float) -> tuple[float, float]:
+        """Expected e-leading SM events and signal events at ``lumi`` and ``br``."""
+        return sum(self.sm_fb) * lumi, sum(self.signal_fb) * lumi * br
+
+
+def _bootstrap(arrays: Sequence[np.ndarray], means: Sequence[float], rng) -> np.ndarray:
+    """Poisson(mean) events of every array, drawn with replacement, concatenated."""
+    parts = [
+        a[rng.integers(0, len(a), rng.poisson(mu))] if len(a) else a[:0]
+        for a, mu in zip(arrays, means, strict=True)
+    ]
+    return np.concatenate(parts)[:, None]
+
+
+def _lfuv_pair(
+    pools: LFUVPools, lumi: float, br: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A: e-leading SM events plus H -> tau e at ``br``; B: e-leading SM events (Sec. III A)."""
+    sm_means = [fb * lumi for fb in pools.sm_fb]
+    a = _bootstrap(pools.sm, sm_means, rng)
+    if br > 0:
+        sig_means = [fb * lumi * br for fb in pools.signal_fb]
+        a = np.concatenate([a, _bootstrap(pools.signal, sig_means, rng)])
+    b = _bootstrap(pools.sm, sm_means, rng)
+    return a, b
+
+
+def _lfuv_part(run: _Runner) -> dict[str, Any]:
+    """Fig. 5: median significance against BR(H -> tau e), per luminosity."""
+    c = run.config
+    try:
+        pools = LFUVPools.load(c.pools)
+    except DataError as err:
+        if c.pools is not None:
+            raise
+        return {"skipped": f"no e-mu pools: {err}"}
+    seeds = run.streams["lfuv"].spawn(len(c.lfuv_lumis))
+    out = {}
+    for lumi, seed in zip(c.lfuv_lumis, seeds, strict=True):
+        null_seed, *br_seeds = seed.spawn(1 + len(c.lfuv_brs))
+        null = _lfuv_toys(run, pools, lumi, 0.0, c.lfuv_null_toys, null_seed)
+        n_sm, _ = pools.expected(lumi, 0.0)
+        points = []
+        for br, br_seed in zip(c.lfuv_brs, br_seeds, strict=True):
+            t = _lfuv_toys(run, pools, lumi, br, c.lfuv_toys, br_seed)
+            points.append(
+                {
+                    "branching_ratio": br,
+                    "n_signal": pools.expected(lumi, br)[1],
+                    "t": t.tolist(),
+                    **_median_z(t, null),
+                }
+            )
+        out[f"{lumi:g}"] = {
+            "lumi": lumi,
+            "n_sm_e_leading": n_sm,
+            "null_t": null.tolist(),
+            "points": points,
+        }
+    return {"observable": "m_coll / (0.1 TeV)", "lumis": out}
+
+
+def _lfuv_toys(
+    run: _Runner,
+    pools: LFUVPools,
+    lumi: float,
+    br: float,
+    n_toys: int,
+    seed: np.random.SeedSequence,
+) -> np.ndarray:
+    gen = functools.partial(_lfuv_pair, pools, lumi, br)
+    return toy_null(
+        run.statistic,
+        gen,
+        0.0,
+        n_toys=n_toys,
+        seed=seed,
+        executor=run.executor,
+        progress=run._report(f"LFUV {lumi:g}/fb BR={br:g}"),
+        batch_size=run.config.batch_size,
+    ).null
 
 
 def _signal_yield(n_b: float, z: float, signal: str) -> float:
@@ -592,6 +738,7 @@ def nn_study(
             "null_t": sens_null().tolist(),
         },
         "epochs": lambda: _epochs_part(run),
+        "lfuv": lambda: _lfuv_part(run),
     }
     for name in PARTS:
         if name not in parts:
