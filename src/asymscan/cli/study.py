@@ -166,6 +166,12 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
     "--seed", type=int, default=None, help="Root seed (default: the preset's)."
 )
 @click.option(
+    "--pools",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of e-mu pools for the lfuv part (default: the shipped sample).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
