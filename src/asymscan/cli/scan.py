@@ -15,13 +15,14 @@ def _execution_options(command: Any) -> Any:
         "--scheduler",
         default=None,
         metavar="ADDRESS",
-        help="Run toy shards on an existing Dask cluster (tcp://host:port).",
+        help="Run toy shards (and follow-up permutations) on an existing Dask cluster "
+        "(tcp://host:port).",
     )(command)
     command = click.option(
         "--workers",
         type=click.IntRange(min=1),
         default=None,
-        help="Run toy shards on a local pool of N processes.",
+        help="Run toy shards (and follow-up permutations) on a local pool of N processes.",
     )(command)
     return command
 
@@ -36,10 +37,11 @@ def _scan_and_report(
     scheduler: str | None,
     resume: bool,
 ) -> None:
-    """Fill, scan with toys (progress bar), write every output and print the summary.
+    """Fill, scan with toys (progress bar), follow up the top regions with the neural test
+    if ``followup.nn`` (progress bar), write every output and print the summary.
 
     ``events`` are chunks of columns in memory, or None to read the configuration's files as
-    work items on the same executor as the toys.
+    work items on the same executor as the toys (and the follow-up's permutations).
     """
     from rich.progress import (
         BarColumn,
@@ -51,8 +53,11 @@ def _scan_and_report(
 
     from ..execution import executor
     from ..scan import build_cells, fill_cells, scan_cells
+    from ..scan.followup import check_followup, run_followup
     from ..scan.output import write_results
 
+    if config.followup.nn:
+        check_followup(config)  # before the scan, not after its toys
     with executor(workers, scheduler) as pool:
         with console.status("reading events and filling histograms"):
             if events is None:
@@ -74,6 +79,18 @@ def _scan_and_report(
                 resume=resume,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
+        if config.followup.nn:
+            with Progress("neural follow-up", *columns, console=console) as bar:
+                task = bar.add_task("follow-up", total=None)
+                result.followup = run_followup(
+                    config,
+                    result.regions,
+                    events=events,
+                    executor=pool,
+                    progress=lambda done, total: bar.update(
+                        task, completed=done, total=total
+                    ),
+                )
     with console.status("writing results, plots and the report"):
         paths = write_results(result, out)
 
@@ -104,7 +121,38 @@ def _scan_and_report(
             gp,
         )
     console.print(table)
+    if result.followup:
+        console.print(_followup_table(result.followup))
     console.print(f"results: {paths['results']}; report: {paths['report']}")
+
+
+def _followup_table(rows: list[dict]) -> Any:
+    """The neural follow-up as a rich table."""
+    from rich.table import Table
+
+    table = Table(title="neural follow-up (symmetrized test, permutations)")
+    for col in ("rank", "selection", "observables", "A", "B", "t", "perm. p", "Z"):
+        table.add_column(col)
+    for r in rows:
+        sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
+        sub = " (subset)" if r["subsampled"] else ""
+        if r["skipped"]:
+            t = p = z = "skipped"
+        else:
+            t = f"{r['t']:.1f}"
+            p = f"{r['permutation_p_value']:.3g}"
+            z = f"{r['permutation_z']:.2f}"
+        table.add_row(
+            str(r["rank"]),
+            sel,
+            " vs ".join(r["observables"]) + sub,
+            str(r["n_a"]),
+            str(r["n_b"]),
+            t,
+            p,
+            z,
+        )
+    return table
 
 
 @click.command("scan")
@@ -146,7 +194,7 @@ def scan(
             scheduler=scheduler,
             resume=resume,
         )
-    except AsymscanError as err:
+    except (AsymscanError, ModuleNotFoundError) as err:
         raise click.ClickException(str(err)) from err
 
 
@@ -199,6 +247,12 @@ def scan(
     default=None,
     help="Folder of e-mu pool files (default: the sample shipped with asymscan).",
 )
+@click.option(
+    "--nn-followup",
+    is_flag=True,
+    help="Follow up the top regions with the neural symmetrized test, calibrated by "
+    "permutations ([followup] nn = true; needs asymscan[nn]).",
+)
 @_execution_options
 def demo(
     out: Path,
@@ -208,6 +262,7 @@ def demo(
     toys: int,
     seed: int,
     pools: Path | None,
+    nn_followup: bool,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
@@ -231,7 +286,9 @@ def demo(
                 seed=seed,
                 pools=pools,
             )
-        config, config_path = write_demo_inputs(events, out, toys=toys, seed=seed)
+        config, config_path = write_demo_inputs(
+            events, out, toys=toys, seed=seed, followup=nn_followup
+        )
         injected = (
             "no signal"
             if signal == "none"
@@ -250,5 +307,5 @@ def demo(
             scheduler=scheduler,
             resume=False,
         )
-    except AsymscanError as err:
+    except (AsymscanError, ModuleNotFoundError) as err:
         raise click.ClickException(str(err)) from err

@@ -45,6 +45,45 @@ def _regions(regions: list[dict]) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _followup(rows: list[dict]) -> str:
+    """The neural follow-up's table, or nothing when it was not run."""
+    if not rows:
+        return ""
+    head = (
+        "<tr><th>rank</th><th>selection</th><th>observables</th><th>A</th><th>B</th>"
+        "<th>t</th><th>dof</th><th>&chi;<sup>2</sup> p</th><th>permutations</th>"
+        "<th>permutation p</th><th>Z</th></tr>"
+    )
+    out = []
+    for r in rows:
+        sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
+        obs = escape(" vs ".join(r["observables"]))
+        if r["subsampled"]:
+            obs += f" (random {r['n_a'] + r['n_b']} of {r['n_selected']})"
+        cells = (
+            f"<tr><td>{r['rank']}</td><td class=l>{escape(sel)}</td>"
+            f"<td class=l>{obs}</td><td>{r['n_a']}</td><td>{r['n_b']}</td>"
+        )
+        if r.get("skipped"):
+            cells += f"<td class=l colspan=6>skipped: {escape(r['skipped'])}</td></tr>"
+        else:
+            cells += (
+                f"<td>{_fmt(r['t'], '.2f')}</td><td>{r['dof']}</td>"
+                f"<td>{_fmt(r['chi2_p_value'])}</td><td>{r['permutations']}</td>"
+                f"<td>{_fmt(r['permutation_p_value'])} &plusmn; "
+                f"{_fmt(r['permutation_p_value_error'], '.2g')}</td>"
+                f"<td>{_fmt(r['permutation_z'], '.2f')}</td></tr>"
+            )
+        out.append(cells)
+    return (
+        "<h2>Neural follow-up</h2><p>The symmetrized neural test (Bressler et al., fast "
+        "fit) on the unbinned events of each region's selection in its observables (within "
+        "their ranges), calibrated by permutations of the A/B labels: p = (k+1)/(n+1). "
+        "The asymptotic &chi;<sup>2</sup> p-value is for reference only.</p>"
+        f"<table>{head}{''.join(out)}</table>"
+    )
+
+
 def _events(events: dict) -> str:
     lines = [
         (
@@ -88,6 +127,7 @@ N<sub>&sigma;</sub> &gt; 0 means B is in excess. Local p-values are two-sided an
 global p-values count the toys whose maximum over all windows and histograms is at least as large, (k+1)/(n+1).</p>
 <div class=box>{verdict}</div>
 <h2>Regions of interest</h2>{_regions(results["regions"])}
+{_followup(results.get("followup", []))}
 <h2>Look-elsewhere calibration</h2><img src="{escape(figures["toys"].name)}" alt="toys">
 <h2>Top regions</h2><div class=grid>{images}</div>
 <h2>Events</h2><p>{_events(results["events"])}</p>

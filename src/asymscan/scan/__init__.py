@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .followup import run_followup
 from .layout import (
     ChunkUnits,
     EventCells,
@@ -23,6 +24,7 @@ __all__ = (
     "chunk_units",
     "fill_cells",
     "plan_histograms",
+    "run_followup",
     "run_scan",
     "scan_cells",
     "top_windows",

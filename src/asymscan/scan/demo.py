@@ -37,9 +37,14 @@ _OBSERVABLES = (
 )
 
 
-def demo_config(events_path: str | Path, *, toys: int, seed: int) -> dict[str, Any]:
-    """The demo's configuration as a dictionary (the content of ``demo.toml``)."""
-    return {
+def demo_config(
+    events_path: str | Path, *, toys: int, seed: int, followup: bool = False
+) -> dict[str, Any]:
+    """The demo's configuration as a dictionary (the content of ``demo.toml``).
+
+    ``followup`` turns on the neural follow-up of the top regions (``[followup] nn``).
+    """
+    data: dict[str, Any] = {
         "data": {"paths": [str(events_path)]},
         "symmetry": {
             "name": "e-mu vs mu-e",
@@ -67,6 +72,9 @@ def demo_config(events_path: str | Path, *, toys: int, seed: int) -> dict[str, A
             "top": 20,
         },
     }
+    if followup:
+        data["followup"] = {"nn": True, "seed": seed}
+    return data
 
 
 def demo_events(
@@ -93,6 +101,8 @@ def _toml(data: dict[str, Any]) -> str:
     """The demo configuration as TOML (strings, numbers, lists and one inline table)."""
 
     def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
         if isinstance(v, str):
             return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
         if isinstance(v, list):
@@ -106,7 +116,9 @@ def _toml(data: dict[str, Any]) -> str:
         return repr(v)
 
     lines = []
-    for table in ("data", "symmetry", "scan"):
+    for table in ("data", "symmetry", "scan", "followup"):
+        if table not in data:
+            continue
         lines.append(f"[{table}]")
         lines += [f"{k} = {value(v)}" for k, v in data[table].items()]
         lines.append("")
@@ -119,15 +131,18 @@ def _toml(data: dict[str, Any]) -> str:
 
 
 def write_demo_inputs(
-    events: dict, out: str | Path, *, toys: int, seed: int
+    events: dict, out: str | Path, *, toys: int, seed: int, followup: bool = False
 ) -> tuple[Config, Path]:
-    """Write ``demo_events.parquet`` and ``demo.toml`` into ``out``; returns the config and its path."""
+    """Write ``demo_events.parquet`` and ``demo.toml`` into ``out``; returns the config and its path.
+
+    ``followup`` turns on the neural follow-up (``[followup] nn = true``).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     events_path = out / "demo_events.parquet"
     with atomic_path(events_path) as tmp:
         pq.write_table(pa.table(events), tmp)
-    data = demo_config(events_path.name, toys=toys, seed=seed)
+    data = demo_config(events_path.name, toys=toys, seed=seed, followup=followup)
     config_path = out / "demo.toml"
     with atomic_path(config_path) as tmp:
         tmp.write_text(_toml(data))

@@ -25,6 +25,7 @@ from ..errors import DataError
 from ..execution import InlineExecutor
 from ..report.files import atomic_path, write_json
 from ..stats.significance import toy_p_value, z_from_p
+from .followup import check_followup, run_followup
 from .layout import EventCells, build_cells, chunk_units
 from .regions import top_windows
 from .source import Events, map_events
@@ -297,12 +298,12 @@ def run_scan(
     """
     followup = config.followup.nn
     if followup:
-        from .followup import check_followup
-
         check_followup(config)  # before the scan, not after its toys
         if isinstance(events, Iterator):
             events = list(events)
-    cells = build_cells(map_events(chunk_units, config, events, executor=executor), config)
+    cells = build_cells(
+        map_events(chunk_units, config, events, executor=executor), config
+    )
     result = scan_cells(
         cells,
         config,
@@ -312,8 +313,6 @@ def run_scan(
         progress=progress,
     )
     if followup:
-        from .followup import run_followup
-
         result.followup = run_followup(
             config,
             result.regions,
