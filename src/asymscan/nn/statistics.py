@@ -247,7 +247,7 @@ def _run(
     )
 
 
-AUTO_BINS_ABOVE = 50_000
+AUTO_BINS_ABOVE = 10_000
 """``bins="auto"`` bins one-dimensional fast fits with more events than this."""
 
 AUTO_BINS = 512
@@ -281,7 +281,7 @@ class FitOptions:
         Fast fit of one-dimensional samples: ``None`` fits the events exactly; an integer
         aggregates them into that many fine bins (:func:`.fit.bin_events`), an iteration then
         costs ``O(bins)`` and ``t`` is the exact loss at the binned optimum; ``"auto"``:
-        ``AUTO_BINS`` (512) bins above ``AUTO_BINS_ABOVE`` (5e4) pooled events, exact below.
+        ``AUTO_BINS`` (512) bins above ``AUTO_BINS_ABOVE`` (1e4) pooled events, exact below.
     epochs, lr
         Of the paper protocol (5e5 and 1e-3 in the papers).
     checkpoints
@@ -412,7 +412,7 @@ def nplm_test(
         aggregates them into that many fine bins of ``x`` (:func:`.fit.bin_events`) so that a
         Newton iteration costs ``O(bins)``, and ``t`` is the exact loss at the binned optimum
         (never above the exact optimum's). ``"auto"``: ``AUTO_BINS`` (512) bins above
-        ``AUTO_BINS_ABOVE`` (5e4) pooled events, exact below.
+        ``AUTO_BINS_ABOVE`` (1e4) pooled events, exact below.
     epochs, lr
         Of the paper protocol (5e5 and 1e-3 in the papers).
     standardize

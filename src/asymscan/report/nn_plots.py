@@ -173,6 +173,10 @@ def plot_epochs(part: dict[str, Any], path: Path) -> None:
         ax.plot([], [], "k--", label=r"$\chi^2_{12}$")
         ax.plot([], [], "k:", label="fast fit")
         ax.set_xscale("log")
+        # Adam starts from a random network (f != 0): t is very negative for the first
+        # epochs; the interesting range is that of chi2 and of the converged fit
+        top = 1.15 * max(max(part["chi2"].values()), max(part["fast"].values()))
+        ax.set_ylim(-5.0, top)
         ax.set_xlabel("epochs (full-batch Adam, lr = {:g})".format(part["lr"]))
         ax.set_ylabel(r"percentile of $t_{A+B}(A+B)$")
         ax.set_title(rf"$N_A = N_B = {part['n_a']:.3g}$", fontsize=14)
