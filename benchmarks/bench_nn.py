@@ -6,8 +6,9 @@
    protocol (full-batch Adam, lr 1e-3, 5e5 epochs), the latter estimated as the measured time
    per Adam epoch on the same data times 5e5.
 2. Throughput of ``--toys`` toys (N = ``--toy-events`` each) fitted in one stacked computation
-   (``pooled_tests`` with ``batch_size = toys``) and in batches of 4, against one at a time;
-   every toy's t is checked to be identical whichever way it was fitted.
+   (``pooled_tests`` with ``batch_size = toys``) and in batches of 4, against one at a time,
+   and how many toys get the same t every way: the problems are the same, but rounding that
+   depends on the batch shape can steer the non-convex fit of a few toys to another optimum.
 
 Run: ``python benchmarks/bench_nn.py [--repeat 3] [--toys 100] [--toy-events 20000]
 [--device cpu|cuda]`` (about 15 minutes on one CPU thread with the defaults).
@@ -104,9 +105,14 @@ def main() -> None:
     one, t_one = _timed(toys, 1, opts)
     four, t_four = _timed(toys, 4, opts)
     together, t_all = _timed(toys, args.toys, opts)
-    assert np.allclose(t_one, t_four, atol=1e-9), np.abs(t_one - t_four).max()
-    assert np.allclose(t_one, t_all, atol=1e-9), np.abs(t_one - t_all).max()
-    print(f"{args.toys} toys, N ~ {args.toy_events} each (512 bins), same t every way")
+    print(f"{args.toys} toys, N ~ {args.toy_events} each (512 bins)")
+    for label, other in (("batches of 4", t_four), ("all together", t_all)):
+        diff = np.abs(other - t_one)
+        print(
+            f"  t {label} vs one at a time: {int((diff < 1e-6).sum())}/{args.toys} equal "
+            f"to 1e-6, max |diff| {diff.max():.3g}, mean t {other.mean():.3f} vs "
+            f"{t_one.mean():.3f}"
+        )
     for label, sec in (
         (f"all {args.toys} together", together),
         ("batches of 4", four),

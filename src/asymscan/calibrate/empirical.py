@@ -135,7 +135,7 @@ def permutation_null(
         Called as ``progress(done, total)`` after every batch.
     batch_size
         Permutations per task; a statistic with a ``many`` method computes each batch in one
-        go. The null does not depend on it.
+        go (results agree to rounding; see :func:`asymscan.nn.pooled_tests`).
     """
     a, b = np.asarray(x_a), np.asarray(x_b)
     if len(a) == 0 or len(b) == 0:

@@ -673,10 +673,13 @@ def pooled_tests(
     """Many symmetrized (Eq. 22) or cross-entropy (Eq. 34) tests fitted together.
 
     ``pairs`` are ``(x_a, x_b)`` samples (toys, permutations, ...); they are fitted
-    ``batch_size`` at a time in one stacked computation (all problems, all starts). Each
-    result equals that of :func:`symmetrized_test` / :func:`delta_test` on the pair alone with
-    the same options (each pair is standardised alone and draws its own starts from ``rng``:
-    an integer seed gives every pair the same starts).
+    ``batch_size`` at a time in one stacked computation (all problems, all starts). Each pair
+    is the same problem as in :func:`symmetrized_test` / :func:`delta_test` on the pair alone
+    with the same options (standardised alone, zero-weight padding that changes nothing, its
+    own starts from ``rng``: an integer seed gives every pair the same starts). Results
+    agree to rounding, which depends on the batch's shape and can occasionally steer the
+    non-convex fit of a pair to another local optimum; for a fixed ``batch_size`` they are
+    reproducible.
     """
     if method not in _KINDS:
         msg = f"method must be 'symmetrized' or 'delta', got {method!r}"

@@ -31,10 +31,12 @@ def figure(
     nrows: int = 1,
     width: float = 7.0,
     height_ratios: tuple[float, ...] | None = None,
+    sharex: bool | None = None,
 ) -> Iterator:
     """A figure in the mplhep style, saved atomically to ``path`` and closed.
 
-    Yields ``(fig, axes)`` with ``axes`` a 2-D array ``[row][column]``.
+    Yields ``(fig, axes)`` with ``axes`` a 2-D array ``[row][column]``; rows share their x
+    axis unless ``sharex`` is False.
     """
     mpl.use("Agg", force=False)
     import matplotlib.pyplot as plt
@@ -46,7 +48,7 @@ def figure(
             ncols,
             figsize=(width * ncols, 6 if nrows == 1 else 7.5),
             squeeze=False,
-            sharex=nrows > 1,
+            sharex=nrows > 1 if sharex is None else sharex,
             gridspec_kw={"height_ratios": height_ratios} if height_ratios else None,
         )
         try:
