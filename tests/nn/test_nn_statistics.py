@@ -158,6 +158,12 @@ def test_nplm_bad_options():
         nplm_test(good, good, weight_clipping=-1)
     with pytest.raises(DataError, match="n_expected"):
         nplm_test(good, good, n_expected=0.0)
+    with pytest.raises(ConfigError, match="weight_clipping, not weight_bound"):
+        nplm_test(good, good, weight_bound=3.0)
+    with pytest.raises(ConfigError, match="the fit options are"):
+        nplm_test(good, good, n_start=3)
+    with pytest.raises(ConfigError, match="n_starts must be a positive integer"):
+        nplm_test(good, good, n_starts=0)
 
 
 def test_import_without_torch_and_helpful_error():

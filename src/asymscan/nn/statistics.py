@@ -370,17 +370,7 @@ def nplm_test(
     w_ref: Any = None,
     n_expected: float | None = None,
     weight_clipping: float | None = None,
-    hidden: int | tuple[int, ...] = (4,),
-    fit: FitMethod = "fast",
-    n_starts: int = 32,
-    prune: tuple[int, int] | None = (30, 8),
-    max_iter: int = 300,
-    bins: int | Literal["auto"] | None = "auto",
-    epochs: int = 500_000,
-    lr: float = 1e-3,
-    standardize: bool | None = None,
-    rng: Any = None,
-    device: Any = "cpu",
+    **options: Any,
 ) -> NNTestResult:
     """The NPLM test statistic t_B(A) of Eq. (11) of Bressler et al. (after D'Agnolo & Wulzer).
 
@@ -397,38 +387,27 @@ def nplm_test(
         ``N_A(H0)`` fixed to this value (original NPLM, Appendix B; ``dof = n_params``), or
         ``None``: fitted, i.e. the observed (weighted) size of A (Sec. III B; ``dof = n_params - 1``).
     weight_clipping
-        ``|w| <= weight_clipping`` on all network weights (9 in the papers); ``None``: none. The
-        loss is unbounded without it where A has events far from any of B: ``t`` is then huge
-        or ``inf`` and ``converged`` False.
-    hidden
-        Hidden layer widths of the network, ``(4,)`` as in the papers.
-    fit
-        ``"fast"``: batched multi-start Newton to convergence (:func:`.fit.fit_newton`);
-        ``"paper"``: full-batch Adam, ``lr``, ``epochs`` (:func:`.fit.fit_adam`).
-    n_starts, prune, max_iter
-        Starts, pruning and iteration limit of the fast fit (as :class:`FitOptions`).
-    bins
-        Fast fit of one-dimensional samples only: ``None`` fits the events exactly; an integer
-        aggregates them into that many fine bins of ``x`` (:func:`.fit.bin_events`) so that a
-        Newton iteration costs ``O(bins)``, and ``t`` is the exact loss at the binned optimum
-        (never above the exact optimum's). ``"auto"``: ``AUTO_BINS`` (512) bins above
-        ``AUTO_BINS_ABOVE`` (1e4) pooled events, exact below.
-    epochs, lr
-        Of the paper protocol (5e5 and 1e-3 in the papers).
-    standardize
-        Fit in standardised inputs (same function family). Default: True for the fast fit
-        without clipping; False otherwise (clipping bounds depend on the input units).
-    rng
-        Seed or ``numpy.random.Generator`` for the starts.
-    device
-        Torch device; ``"cuda"`` needs an available GPU.
+        ``|w| <= weight_clipping`` on all network weights (9 in the papers), for both fits;
+        ``None``: none. The loss is unbounded without it where A has events far from any of
+        B: ``t`` is then huge or ``inf`` and ``converged`` False.
+    options
+        The fields of :class:`FitOptions` (``hidden``, ``fit``, ``n_starts``, ``prune``,
+        ``max_iter``, ``bins``, ``epochs``, ``lr``, ``standardize``, ``rng``, ``device``), but
+        not ``weight_bound``: the bound of this test is ``weight_clipping``. ``standardize``
+        defaults to True for the fast fit without clipping, False otherwise (the clipping
+        bound is in the inputs' units).
 
     Returns
     -------
     NNTestResult
         ``parts = {"t_B(A)": t}``, ``functions = {"f": f}``.
     """
-    hidden = _check_options(fit, hidden, weight_clipping)
+    if "weight_bound" in options:
+        msg = "nplm_test bounds the weights with weight_clipping, not weight_bound"
+        raise ConfigError(msg)
+    opts = _options(options)
+    fit, rng = opts.fit, opts.rng
+    hidden = _check_options(fit, opts.hidden, weight_clipping)
     xa = _events(x_data, "x_data")
     xb = _events(x_ref, "x_ref", xa.shape[1])
     wa = _event_weights(w_data, len(xa), "w_data")
@@ -436,31 +415,22 @@ def nplm_test(
     if n_expected is not None and not (math.isfinite(n_expected) and n_expected > 0):
         msg = f"n_expected must be a positive finite number or None, got {n_expected!r}"
         raise DataError(msg)
+    standardize = opts.standardize
     if standardize is None:
         standardize = fit == "fast" and weight_clipping is None
-    setup = _setup(np.concatenate([xa, xb]), hidden, standardize, device)
+    setup = _setup(np.concatenate([xa, xb]), hidden, standardize, opts.device)
     n_a = float(wa.sum()) if n_expected is None else float(n_expected)
     n_b = float(wb.sum())
     u = np.concatenate([np.zeros(len(xa)), n_a / n_b * wb])[None]
     v = np.concatenate([wa, np.zeros(len(xb))])[None]
     x = np.concatenate([xa, xb])
-    options = FitOptions(
-        hidden=hidden,
-        fit=fit,
-        n_starts=n_starts,
-        prune=prune,
-        max_iter=max_iter,
-        bins=bins,
-        epochs=epochs,
-        lr=lr,
-    )
     res = _run(
         setup.net,
         setup.tensor(x),
         setup.weights(u),
         setup.weights(v),
         [_generator(rng)],
-        options,
+        opts,
         kind="poisson",
         clip=weight_clipping,
     )

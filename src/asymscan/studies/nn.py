@@ -24,6 +24,7 @@ derive from one ``SeedSequence``, so the numbers do not depend on how the work i
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -311,16 +312,9 @@ def _nplm_t(clipping: float | None, options: Any, x_a: Any, x_b: Any) -> float:
     from ..nn import nplm_test
 
     require("torch").set_num_threads(1)  # small fits: one thread per process is fastest
-    res = nplm_test(
-        x_a,
-        x_b,
-        weight_clipping=clipping,
-        n_starts=options.n_starts,
-        prune=options.prune,
-        max_iter=options.max_iter,
-        bins=options.bins,
-        rng=options.rng,
-    )
+    fields = dataclasses.asdict(options)
+    del fields["weight_bound"]
+    res = nplm_test(x_a, x_b, weight_clipping=clipping, **fields)
     return res.t
 
 
