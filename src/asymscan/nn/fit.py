@@ -350,7 +350,8 @@ def fit_newton(
         where closed-form derivatives are used by default; deeper networks always use it.
     prune
         ``(iteration, keep)``: after ``iteration`` iterations only the ``keep`` best starts of
-        every problem go on (successive halving: many cheap starts explore, few converge).
+        every problem go on (successive halving: many cheap starts explore, few converge);
+        the others are dropped (with ``bins``, their exact loss is not even computed).
     callback
         Called after every iteration as ``callback(iteration, loss)`` with the current loss of
         every start, ``(P, n_starts)`` (of the binned problem with ``bins``); for monitoring.
@@ -394,6 +395,7 @@ def fit_newton(
     conv = torch.zeros(m, dtype=torch.bool, device=u.device)
     kkt = torch.full((m,), torch.inf, dtype=dtype, device=u.device)
     n_small = torch.zeros(m, dtype=torch.long, device=u.device)
+    kept = torch.ones(m, dtype=torch.bool, device=u.device)  # starts not pruned
     levels = torch.tensor([1.0, 1e2, 1e4, 1e7], dtype=dtype, device=u.device)
     n_steps = 0
     for it in range(1, max_iter + 2):
@@ -478,7 +480,8 @@ def fit_newton(
         if prune is not None and it == prune[0] and prune[1] < n_starts:
             key = torch.where(torch.isnan(loss), torch.inf, loss)
             rank = key.reshape(n_problems, n_starts).argsort(1).argsort(1)
-            active &= (rank < prune[1]).reshape(-1)
+            kept = (rank < prune[1]).reshape(-1)
+            active &= kept
         if callback is not None:
             callback(it, loss.reshape(n_problems, n_starts).clone())
     log.debug(
@@ -490,7 +493,7 @@ def fit_newton(
     binned_loss = None
     if bins is not None:
         binned_loss = loss
-        loss = _exact_loss(net, kind, theta, x_full, u_full, v_full, n_starts)
+        loss = _exact_loss(net, kind, theta, x_full, u_full, v_full, n_starts, kept)
     rows = _best_rows(loss, n_problems, n_starts)
     return FitResult(
         params=theta[rows],
@@ -503,15 +506,24 @@ def fit_newton(
 
 
 def _exact_loss(
-    net: Network, kind: Kind, theta: Any, x: Any, u: Any, v: Any, n_starts: int
+    net: Network,
+    kind: Kind,
+    theta: Any,
+    x: Any,
+    u: Any,
+    v: Any,
+    n_starts: int,
+    kept: Any,
 ) -> Any:
-    """Exact loss of every start (problem-major), a few problems at a time."""
+    """Exact loss of the ``kept`` starts (problem-major), a few at a time; inf for the others
+    (pruned starts are out of the race)."""
     torch = _torch()
-    out = torch.empty(theta.shape[0], dtype=u.dtype, device=u.device)
+    out = torch.full((theta.shape[0],), torch.inf, dtype=u.dtype, device=u.device)
+    todo = torch.nonzero(kept).squeeze(1)
     step = max(1, 2_000_000 // max(1, u.shape[1]))
     with torch.no_grad():
-        for lo in range(0, theta.shape[0], step):
-            rows = torch.arange(lo, min(lo + step, theta.shape[0]), device=u.device)
+        for lo in range(0, todo.numel(), step):
+            rows = todo[lo : lo + step]
             prob = rows // n_starts
             xx = x[prob] if x.ndim == 3 else x
             out[rows] = _batched_loss(net, kind, theta[rows], xx, u[prob], v[prob])
