@@ -1,4 +1,5 @@
-"""Shared fixtures: the closed-form flat-template set-up of Sec. 4 of Birman et al. 2022."""
+"""Shared fixtures: the closed-form flat-template set-up of Sec. 4 of Birman et al. 2022,
+and torch on one thread."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "filterwarnings",
         "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning",
     )
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one thread: small fits only lose to intra-op threads (and stall when busy)."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)

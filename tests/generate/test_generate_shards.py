@@ -188,7 +188,9 @@ def test_round_mantissa_error_bound(bits):
     # idempotent, and only the low mantissa bits change
     np.testing.assert_array_equal(round_mantissa(r, bits), r)
     low = r.view(np.uint32) & np.uint32((1 << (23 - bits)) - 1)
-    assert np.all(low[3:] == 0)  # [2]: the largest float, kept rather than rounded to inf
+    assert np.all(
+        low[3:] == 0
+    )  # [2]: the largest float, kept rather than rounded to inf
     assert r[2] == x[2]
     ints = np.arange(5, dtype=np.int16)
     assert round_mantissa(ints, bits) is ints

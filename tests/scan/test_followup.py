@@ -28,16 +28,6 @@ from asymscan.scan.output import write_results
 FAST = FitOptions(n_starts=8, prune=(20, 4), max_iter=100, bins=64)
 
 
-@pytest.fixture
-def one_thread():
-    # tiny problems: intra-op threads only add overhead (and stall on a busy machine)
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make_events(n: int, rng: np.random.Generator, *, shift: float = 0.0) -> dict:
     """e-mu-like events; 4% in neither A nor B. ``shift`` moves m of B in the 1j category."""
     flav = rng.choice([11, 13, 15], n, p=[0.48, 0.48, 0.04])

@@ -710,8 +710,8 @@ def symmetrized_test(
     Many tests (toys, permutations) are fitted together by :func:`pooled_tests`.
 
     ``options`` are the fields of :class:`FitOptions`: ``hidden``, ``fit``, ``n_starts``,
-    ``max_iter``, ``weight_bound``, ``bins``, ``epochs``, ``lr``, ``standardize``, ``rng``,
-    ``device``. The result's ``functions`` hold ``f`` and ``g`` and the (Sigma, delta)
+    ``prune``, ``max_iter``, ``weight_bound``, ``bins``, ``epochs``, ``lr``, ``checkpoints``,
+    ``standardize``, ``rng``, ``device``. The result's ``functions`` hold ``f`` and ``g`` and the (Sigma, delta)
     parameterisation of Sec. VI A (Eqs. 31-32), ``sigma`` and ``delta``.
     """
     return pooled_tests(
