@@ -5,8 +5,14 @@
 2. The scan of a demo-sized dataset (2e5 events, 3 observables, 3 jet categories + inclusive,
    1-D and 2-D: 24 histograms) with its toys, against refilling every histogram for every toy
    with boost-histogram (the baseline is timed on a few toys and extrapolated per toy).
+3. With ``--demo``: step 2 runs on the README demo's data set (20 fb^-1 from the shipped
+   PYTHIA sample, H -> tau mu at BR 2%; ``lep1_pt`` in the role of ``lead_pt``), and
+   ``asymscan demo`` is timed end to end in a fresh process (imports, drawing the data set,
+   the scan with 1000 toys, plots, report), against the same run with every toy's
+   histograms refilled (extrapolated with step 2's per-toy times).
 
-Run: ``python benchmarks/bench_scan.py [--events 200000] [--toys 1000] [--baseline-toys 10]``
+Run: ``python benchmarks/bench_scan.py [--events 200000] [--toys 1000] [--baseline-toys 10]
+[--demo]``
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,6 +48,26 @@ def events(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "lead_pt": rng.exponential(30, n) + 10,
         "met": rng.exponential(25, n),
         "n_jets": rng.poisson(1.0, n).astype(np.int32),
+    }
+
+
+def demo_events() -> dict[str, np.ndarray]:
+    """The README demo's data set, in the column names of :func:`events`."""
+    from asymscan.cli.scan import DEMO
+    from asymscan.scan.demo import demo_events as draw
+
+    ev = draw(
+        lumi=DEMO["lumi"],
+        signal=DEMO["signal"],
+        branching_ratio=DEMO["branching_ratio"],
+        seed=DEMO["seed"],
+    )
+    return {
+        "flav": ev["lead_flavour"].astype(np.int32),
+        "m_coll": ev["m_coll"],
+        "lead_pt": ev["lep1_pt"],
+        "met": ev["met"],
+        "n_jets": ev["n_jets"].astype(np.int32),
     }
 
 
@@ -103,6 +131,9 @@ def main() -> None:
     parser.add_argument("--fill-events", type=int, default=2_000_000)
     parser.add_argument("--toys", type=int, default=1000)
     parser.add_argument("--baseline-toys", type=int, default=10)
+    parser.add_argument(
+        "--demo", action="store_true", help="scan the demo's data set; time the demo"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(1)
 
@@ -133,7 +164,8 @@ def main() -> None:
             f"{args.fill_events / two:.3g} events/s ({min(times) / two:.2f}x one core)"
         )
 
-    ev = events(args.events, rng)
+    ev = demo_events() if args.demo else events(args.events, rng)
+    n_events = len(ev["flav"])
     cfg = config(["memory"], args.toys)
     start = time.perf_counter()
     cells = build_cells([ev], cfg)
@@ -142,7 +174,7 @@ def main() -> None:
     result = scan_cells(cells, cfg)
     t_scan = time.perf_counter() - start
     print(
-        f"scan of {args.events:,} events, {len(cells.histograms)} histograms, {args.toys} toys: "
+        f"scan of {n_events:,} events{' (the demo data set)' if args.demo else ''}, {len(cells.histograms)} histograms, {args.toys} toys: "
         f"cells {t_cells:.2f} s + scan {t_scan:.2f} s = {t_cells + t_scan:.2f} s "
         f"(max |N_sigma| {result.max_abs_nsigma:.2f}, global p {result.p_value[0]:.3f})"
     )
@@ -186,6 +218,20 @@ def main() -> None:
         f"whole scan with refilling instead: ~{t_cells + t_scan + args.toys * (t_refill - t_fast_fill):.1f} s, "
         f"ratio {(t_cells + t_scan + args.toys * (t_refill - t_fast_fill)) / (t_cells + t_scan):.2f}x"
     )
+    if args.demo:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "asymscan", "demo", "--out", tmp],
+                check=True,
+                capture_output=True,
+            )
+            t_demo = time.perf_counter() - start
+        refill = t_demo + args.toys * (t_refill - t_fast_fill)
+        print(
+            f"asymscan demo end to end (fresh process, {args.toys} toys): {t_demo:.1f} s; "
+            f"with every toy refilled instead: ~{refill:.1f} s, ratio {refill / t_demo:.2f}x"
+        )
 
 
 if __name__ == "__main__":

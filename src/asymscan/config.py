@@ -10,8 +10,8 @@ selections (families of exclusive categories), the observables and the scan sett
 
     [symmetry]
     name = "e-mu vs mu-e"
-    a = "lead_flavor == 11"      # expression selecting sample A
-    b = "lead_flavor == 13"      # expression selecting sample B
+    a = "lead_flavour == 11"      # expression selecting sample A
+    b = "lead_flavour == 13"      # expression selecting sample B
 
     [[selections]]               # one family of exclusive categories (optional, repeatable)
     name = "jets"
@@ -101,7 +101,7 @@ def _to_condition(value: Any) -> Expression:
     if expr.kind == "number":
         msg = (
             f"{expr.text!r} is a number, not a condition; write a comparison such as "
-            "'lead_flavor == 11'"
+            "'lead_flavour == 11'"
         )
         raise ValueError(msg)
     return expr

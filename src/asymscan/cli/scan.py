@@ -7,7 +7,17 @@ from typing import Any
 
 import click
 
-__all__ = ("demo", "scan")
+__all__ = ("DEMO", "demo", "scan")
+
+#: The demo's settings. The branching ratio is far above today's limits (about 0.15% for
+#: H -> tau mu) on purpose, so that the injected signal stands out at 20 fb^-1.
+DEMO: dict[str, Any] = {
+    "lumi": 20.0,
+    "signal": "taumu",
+    "branching_ratio": 0.02,
+    "toys": 1000,
+    "seed": 1,
+}
 
 
 def _execution_options(command: Any) -> Any:
@@ -209,35 +219,35 @@ def scan(
 @click.option(
     "--lumi",
     type=float,
-    default=20.0,
+    default=DEMO["lumi"],
     show_default=True,
     help="Integrated luminosity of the assembled data set [fb^-1].",
 )
 @click.option(
     "--signal",
     type=click.Choice(["taumu", "taue", "none"]),
-    default="taumu",
+    default=DEMO["signal"],
     show_default=True,
     help="LFV Higgs decay injected (gluon fusion + VBF).",
 )
 @click.option(
     "--branching-ratio",
     type=float,
-    default=0.02,
+    default=DEMO["branching_ratio"],
     show_default=True,
     help="BR(H -> LFV) of the injected signal.",
 )
 @click.option(
     "--toys",
     type=click.IntRange(min=0),
-    default=1000,
+    default=DEMO["toys"],
     show_default=True,
     help="Label-exchange toys for the global p-value.",
 )
 @click.option(
     "--seed",
     type=int,
-    default=1,
+    default=DEMO["seed"],
     show_default=True,
     help="Seed of the data set and of the toys.",
 )

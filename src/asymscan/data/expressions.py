@@ -1,7 +1,7 @@
 """A small, safe expression language over event columns, evaluated with numpy.
 
 Configuration files select samples and define observables with expressions such as
-``lead_flavor == 11``, ``30 < m_coll < 170 and n_jets >= 1`` or
+``lead_flavour == 11``, ``30 < m_coll < 170 and n_jets >= 1`` or
 ``m_coll(l1_pt, l1_eta, l1_phi, l2_pt, l2_eta, l2_phi, met, met_phi)``. The text is parsed with
 :func:`ast.parse` and walked against a whitelist; it is never given to :func:`eval`. The language
 has

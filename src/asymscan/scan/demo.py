@@ -2,7 +2,8 @@
 
 The symmetry is e <-> mu: sample A is e-mu (leading lepton an electron), sample B mu-e. The
 signal H -> tau mu, tau -> e nu nu mostly has a prompt, hard muon, so it lands in B, near
-m_coll ~ 125 GeV. Everything the scan needs is written beside its results: the events
+m_coll ~ 125 GeV. The demo's settings (20 fb^-1, H -> tau mu at BR = 2%, 1000 toys) are
+``asymscan.cli.scan.DEMO``. Everything the scan needs is written beside its results: the events
 (``demo_events.parquet``) and the configuration (``demo.toml``), so the demo can be rerun with
 ``asymscan scan``.
 """
@@ -18,17 +19,7 @@ import pyarrow.parquet as pq
 from ..config import Config, config_from_dict
 from ..report.files import atomic_path
 
-__all__ = ("DEMO", "demo_config", "demo_events", "write_demo_inputs")
-
-#: The demo's settings. The branching ratio is far above today's limits (about 0.15% for
-#: H -> tau mu) on purpose, so the injected signal is visible at 20 fb^-1.
-DEMO: dict[str, Any] = {
-    "lumi": 20.0,
-    "signal": "taumu",
-    "branching_ratio": 0.02,
-    "toys": 1000,
-    "seed": 1,
-}
+__all__ = ("demo_config", "demo_events", "write_demo_inputs")
 
 _OBSERVABLES = (
     ("m_coll", 28, (30.0, 170.0)),
