@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("torch")
 
 from asymscan.errors import DataError
+from asymscan.samples import _pools
 from asymscan.studies import nn as S
 
 
@@ -50,3 +51,16 @@ def test_lfuv_without_pools(tmp_path):
     missing = S.config_with(S.NN_PRESETS["quick"], pools=str(tmp_path / "none"))
     with pytest.raises(DataError):
         S.nn_study(missing, tmp_path / "out", parts=["lfuv"])
+
+
+def test_skipped_lfuv_part_is_run_on_resume_once_pools_exist(
+    standard_pools, tmp_path, monkeypatch
+):
+    config = S.NN_PRESETS["quick"]  # pools=None: the shipped sample
+    monkeypatch.setattr(_pools, "DEFAULT_POOLS", tmp_path / "not-built")
+    first = S.nn_study(config, tmp_path / "out", parts=["lfuv"])
+    assert "no e-mu pools" in first.parts["lfuv"]["skipped"]
+    monkeypatch.setattr(_pools, "DEFAULT_POOLS", standard_pools)
+    again = S.nn_study(config, tmp_path / "out", parts=["lfuv"], resume=True)
+    assert "skipped" not in again.parts["lfuv"]
+    assert len(again.parts["lfuv"]["lumis"]["1"]["null_t"]) == config.lfuv_null_toys

@@ -739,7 +739,7 @@ def nn_study(
             continue
         path = out / "parts" / f"{name}.json"
         previous = _read_part(path, stamp, PART_FIELDS[name]) if resume else None
-        if previous is not None:
+        if previous is not None and "skipped" not in previous:  # a skip is retried
             done[name] = previous
             if "null_t" in previous:
                 cache.setdefault("null", np.asarray(previous["null_t"], dtype=float))
