@@ -93,6 +93,8 @@ def to_toml(data: dict) -> str:
 
     lines = []
     for key, v in data.items():
+        if v is None:  # TOML has no null: an absent optional section
+            continue
         if not isinstance(v, dict | list) or (isinstance(v, list) and not v):
             lines.insert(0, f"{key} = {value(v)}")
     for key, v in data.items():
@@ -177,7 +179,11 @@ def test_round_trip_through_a_plain_dict(tmp_path):
         "name": "e-mu vs mu-e",
         "a": "lead_flavor == 11",
         "b": "lead_flavor == 13",
+        "weight_a": None,
+        "weight_b": None,
     }
+    assert dumped["corrections"] is None
+    assert dumped["systematics"] == []
     assert dumped["data"]["paths"] == [
         str(tmp_path / "events.parquet"),
         str(tmp_path / "more" / "events2.parquet"),
@@ -294,7 +300,7 @@ def test_unknown_key_at_each_level(tmp_path, example, where, key, expected):
 def test_unknown_keys_list_the_valid_ones(tmp_path, example):
     example["scan"]["topp"] = 3
     msg = error_of(tmp_path, example)
-    assert "(valid keys: dims, min_entries, toys, seed, top)" in msg
+    assert "(valid keys: dims, min_entries, toys, seed, top, normalize)" in msg
 
 
 def test_every_problem_is_reported(tmp_path, example):

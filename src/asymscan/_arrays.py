@@ -8,7 +8,15 @@ import numpy as np
 
 from .errors import DataError, ShapeError
 
-__all__ = ("Binned", "as_binned", "bin_shape", "check_finite", "resolve_ndim")
+__all__ = (
+    "Binned",
+    "as_binned",
+    "as_shifts",
+    "bin_shape",
+    "broadcast_batch",
+    "check_finite",
+    "resolve_ndim",
+)
 
 
 class Binned:
@@ -86,12 +94,23 @@ def as_binned(x: Any, name: str, *, nonnegative: bool = True) -> Binned:
     return Binned(values, variances, edges)
 
 
-def as_variance(v: Any, name: str, like: np.ndarray) -> np.ndarray:
-    """Validate an explicit variance array: finite, non-negative, broadcastable to ``like``."""
-    var = np.asarray(v, dtype=float)
+def as_variance(
+    v: Any, name: str, like: np.ndarray, *, what: str = "variances"
+) -> np.ndarray:
+    """Validate an explicit variance array: finite, non-negative, broadcastable to ``like``.
+
+    ``what`` names the kind of numbers in the error message (``"variances"``, ``"event counts"``).
+    """
+    try:
+        var = np.asarray(v, dtype=float)
+    except (TypeError, ValueError) as err:
+        msg = f"{name} must be an array of numbers, got {type(v).__name__}"
+        raise DataError(msg) from err
     check_finite(var, name)
     if (var < 0).any():
-        msg = f"{name} has negative entries (minimum {var.min():g}); variances must be >= 0"
+        msg = (
+            f"{name} has negative entries (minimum {var.min():g}); {what} must be >= 0"
+        )
         raise DataError(msg)
     try:
         np.broadcast_shapes(var.shape, like.shape)
@@ -148,3 +167,54 @@ def check_same_binning(x: Binned, y: Binned, names: tuple[str, str]) -> None:
     if not same:
         msg = f"{names[0]} and {names[1]} have different binnings (bin edges differ)"
         raise ShapeError(msg)
+
+
+def as_shifts(
+    x: Any, ndim: int, bins: tuple[int, ...], name: str = "shifts"
+) -> np.ndarray:
+    """Validate systematic shifts of shape ``(K, ..., *bins)``: one row per nuisance first.
+
+    The axes between the nuisance axis and the ``ndim`` bin axes are batch axes (they must
+    broadcast against those of the counts; see :func:`broadcast_batch`). Values must be finite.
+    """
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        msg = f"{name} must be an array of numbers, got {type(x).__name__}"
+        raise DataError(msg) from err
+    if arr.ndim < ndim + 1:
+        msg = (
+            f"{name} has shape {arr.shape}, but must be (K, ..., *bins) with bins {bins}: one "
+            f"entry per nuisance along the first axis (use {name}[None] for a single nuisance)"
+        )
+        raise ShapeError(msg)
+    if arr.shape[arr.ndim - ndim :] != tuple(bins):
+        msg = (
+            f"{name} has shape {arr.shape}, whose last {ndim} axes do not match the bin shape "
+            f"{tuple(bins)} of the counts"
+        )
+        raise ShapeError(msg)
+    check_finite(arr, name)
+    return arr
+
+
+def broadcast_batch(
+    shifts: np.ndarray, batch: tuple[int, ...], ndim: int, name: str = "shifts"
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Shifts ``(K, *sbatch, *bins)`` reshaped to ``(K, *full, *bins)`` with ones where needed.
+
+    ``full`` is the broadcast of ``sbatch`` with the counts' ``batch``; returned with the
+    reshaped array (a view, not broadcast in memory).
+    """
+    sbatch = shifts.shape[1 : shifts.ndim - ndim]
+    try:
+        full = np.broadcast_shapes(sbatch, batch)
+    except ValueError as err:
+        msg = (
+            f"the batch axes {sbatch} of {name} (shape {shifts.shape}) do not broadcast "
+            f"against the batch axes {batch} of the counts"
+        )
+        raise ShapeError(msg) from err
+    pad = (1,) * (len(full) - len(sbatch))
+    bins = shifts.shape[shifts.ndim - ndim :]
+    return shifts.reshape(shifts.shape[0], *pad, *sbatch, *bins), full

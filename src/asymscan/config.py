@@ -1,17 +1,33 @@
 """The TOML configuration of a data-directed scan, validated by pydantic models.
 
 A configuration names the data, the symmetry (two expressions selecting samples A and B), the
-selections (families of exclusive categories), the observables and the scan settings::
+selections (families of exclusive categories), the observables and the scan settings, and
+optionally the efficiency maps (correctionlib files) that weight the two samples and their
+systematic variations::
 
     [data]
     paths = ["events.parquet"]   # one or more files; ROOT files name their tree below
     tree = "events"              # ROOT only
     weight = ""                  # optional: a column or expression giving per-event weights
 
+    [corrections]                # optional: correctionlib JSON files (schema v2, maybe .json.gz)
+    files = ["efficiencies.json"]
+
     [symmetry]
     name = "e-mu vs mu-e"
     a = "lead_flavour == 11"      # expression selecting sample A
     b = "lead_flavour == 13"      # expression selecting sample B
+    # optional, both or neither: the weight of an event in A, and the weight the same event
+    # would carry in B (labels swapped); correction('name', inputs...) reads [corrections]
+    weight_a = "1 / (correction('electron_eff', lep1_pt, abs(lep1_eta), 'nominal') * correction('muon_eff', lep2_pt, abs(lep2_eta), 'nominal'))"
+    weight_b = "1 / (correction('electron_eff', lep2_pt, abs(lep2_eta), 'nominal') * correction('muon_eff', lep1_pt, abs(lep1_eta), 'nominal'))"
+
+    [[systematics]]              # optional, repeatable: re-evaluate the weights with the
+    name = "electron efficiency" # correction's string input 'nominal' replaced by 'up', then
+    correction = "electron_eff"  # by 'down'
+    up = "up"
+    down = "down"
+    nominal = "nominal"          # the default
 
     [[selections]]               # one family of exclusive categories (optional, repeatable)
     name = "jets"
@@ -29,6 +45,7 @@ selections (families of exclusive categories), the observables and the scan sett
     toys = 1000                  # symmetric-hypothesis toys for the global significance
     seed = 0
     top = 20                     # regions kept in the report
+    normalize = "none"           # or "total", "selection": compare shapes, not yields
 
     [followup]                   # optional: the neural follow-up of the top regions (needs torch)
     nn = false                   # true: run the symmetrized test on the top regions' events
@@ -39,7 +56,9 @@ selections (families of exclusive categories), the observables and the scan sett
 
 Every table forbids unknown keys, so a misspelled key is an error rather than a silent default.
 Expressions (:mod:`asymscan.data.expressions`) are parsed when the file is loaded; selection
-expressions must be conditions. :func:`load_config` turns every problem into one
+expressions must be conditions, weights must not be. The correction files are read when the
+configuration is validated, so an unknown correction, a systematic that varies nothing, or a
+missing file is reported then. :func:`load_config` turns every problem into one
 :class:`~asymscan.errors.ConfigError` that names the file, the key and what is wrong.
 """
 
@@ -51,7 +70,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -68,17 +87,20 @@ from pydantic import (
     model_validator,
 )
 
+from .data.corrections import Corrections, load_corrections
 from .data.expressions import Expression, parse
 from .errors import ConfigError
 
 __all__ = (
     "Config",
+    "CorrectionsConfig",
     "DataConfig",
     "FollowupConfig",
     "Observable",
     "ScanConfig",
     "SelectionFamily",
     "SymmetryConfig",
+    "SystematicConfig",
     "config_from_dict",
     "load_config",
 )
@@ -113,6 +135,17 @@ def _to_optional_expression(value: Any) -> Expression | None:
     return _to_expression(value)
 
 
+def _to_optional_weight(value: Any) -> Expression | None:
+    expr = _to_optional_expression(value)
+    if expr is not None and expr.kind == "bool":
+        msg = (
+            f"{expr.text!r} is a condition, not a weight; a weight is a number per event "
+            "(write where(cond, w1, w2) to weight some events differently)"
+        )
+        raise ValueError(msg)
+    return expr
+
+
 def _expression_text(expr: Expression | None) -> str | None:
     return None if expr is None else expr.text
 
@@ -137,6 +170,13 @@ OptionalExpressionField = Annotated[
     PlainSerializer(_expression_text, return_type=str | None),
 ]
 """An expression, or None (also written as an empty string)."""
+
+OptionalWeightField = Annotated[
+    Expression | None,
+    PlainValidator(_to_optional_weight),
+    PlainSerializer(_expression_text, return_type=str | None),
+]
+"""A weight expression (a number, not a condition), or None (also written as ``""``)."""
 
 Name = Annotated[str, Field(min_length=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -167,33 +207,78 @@ class DataConfig(_Model):
 
     @field_validator("paths", mode="before")
     @classmethod
-    def _no_empty_path(cls, value: Any) -> Any:
-        if isinstance(value, list) and any(
-            isinstance(p, str) and not p.strip() for p in value
-        ):
-            msg = "paths must not contain empty strings"
-            raise ValueError(msg)
-        return value
+    def _no_empty_path(cls, value: Any, info: ValidationInfo) -> Any:
+        return _no_empty_paths(value, info)
 
     @field_validator("paths")
     @classmethod
     def _resolve(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
-        base = (info.context or {}).get("base_dir")
-        out = []
-        for p in value:
-            p = p.expanduser()
-            if base is not None and not p.is_absolute():
-                p = Path(base) / p
-            out.append(p)
-        return out
+        return _resolve_paths(value, info)
 
     @field_serializer("paths")
     def _dump_paths(self, value: list[Path]) -> list[str]:
         return [str(p) for p in value]
 
 
+def _no_empty_paths(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, list) and any(
+        isinstance(p, str) and not p.strip() for p in value
+    ):
+        msg = f"{info.field_name} must not contain empty strings"
+        raise ValueError(msg)
+    return value
+
+
+def _resolve_paths(value: list[Path], info: ValidationInfo) -> list[Path]:
+    """Expand ``~`` and resolve relative paths against the context's ``base_dir``."""
+    base = (info.context or {}).get("base_dir")
+    out = []
+    for p in value:
+        p = p.expanduser()
+        if base is not None and not p.is_absolute():
+            p = Path(base) / p
+        out.append(p)
+    return out
+
+
+class CorrectionsConfig(_Model):
+    """``[corrections]``: correctionlib files with the efficiency maps and scale factors.
+
+    Expressions call the corrections as ``correction('name', inputs...)``
+    (:mod:`asymscan.data.expressions`); :meth:`Config.load_corrections` reads them.
+
+    Attributes
+    ----------
+    files
+        One or more correctionlib JSON files (schema v2, ``.json`` or ``.json.gz``). Relative
+        paths are resolved as ``data.paths`` are. A correction name must not be defined in two
+        files.
+    """
+
+    files: list[Path] = Field(min_length=1)
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _no_empty_path(cls, value: Any, info: ValidationInfo) -> Any:
+        return _no_empty_paths(value, info)
+
+    @field_validator("files")
+    @classmethod
+    def _resolve(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
+        return _resolve_paths(value, info)
+
+    @field_serializer("files")
+    def _dump_files(self, value: list[Path]) -> list[str]:
+        return [str(p) for p in value]
+
+
 class SymmetryConfig(_Model):
     """``[symmetry]``: the two samples a symmetry says should match.
+
+    The symmetry exchanges two labels (electron and muon, say): an event of A becomes an event
+    of B when its labels are swapped. Observables must therefore be symmetric under the
+    exchange, defined on label-blind objects (``lep1_pt``, the leading lepton), not on the
+    labels themselves ("electron pT"), or A and B differ by construction.
 
     Attributes
     ----------
@@ -201,16 +286,40 @@ class SymmetryConfig(_Model):
         A label, e.g. ``"e-mu vs mu-e"``.
     a, b
         Conditions selecting the events of sample A (the reference) and of sample B (tested).
+    weight_a, weight_b
+        Optional, both or neither: numbers per event correcting for efficiencies that differ
+        between the labels. ``weight_a`` is the weight of an event if it is in A, and
+        ``weight_b`` the weight the same event would carry if it were in B (its labels
+        swapped), e.g. ``1 / (eff_e(lep1) * eff_mu(lep2))`` and ``1 / (eff_e(lep2) *
+        eff_mu(lep1))``; each sample's events are weighted by their own expression. They
+        typically call ``correction('name', inputs...)`` (a ``[corrections]`` section gives the
+        files), and they multiply ``data.weight`` when that is set.
     """
 
     name: Name
     a: ConditionField
     b: ConditionField
+    weight_a: OptionalWeightField = None
+    weight_b: OptionalWeightField = None
 
     @model_validator(mode="after")
     def _distinct(self) -> SymmetryConfig:
         if self.a == self.b:
             msg = f"a and b are the same expression ({self.a.text!r}): they select the same events"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _both_weights(self) -> SymmetryConfig:
+        given = {"weight_a": self.weight_a, "weight_b": self.weight_b}
+        missing = [k for k, v in given.items() if v is None]
+        if len(missing) == 1:
+            (other,) = (k for k in given if k not in missing)
+            msg = (
+                f"{other} without {missing[0]}: give both, {missing[0]} being the weight the "
+                f"same event would carry in sample {missing[0][-1].upper()} (labels swapped), "
+                f"or neither"
+            )
             raise ValueError(msg)
         return self
 
@@ -283,6 +392,10 @@ class ScanConfig(_Model):
         Seed of the toys, >= 0.
     top
         Number of regions kept in the report, >= 1.
+    normalize
+        Compare yields (``"none"``, the default) or shapes: ``"total"`` scales A to the total
+        of B over all events, ``"selection"`` scales A to B's total in each selection, so that
+        only differences in the shapes of the distributions remain.
     """
 
     dims: list[StrictInt] = Field(default=[1], min_length=1)
@@ -290,6 +403,7 @@ class ScanConfig(_Model):
     toys: StrictInt = Field(default=1000, ge=0)
     seed: StrictInt = Field(default=0, ge=0)
     top: StrictInt = Field(default=20, ge=1)
+    normalize: Literal["none", "total", "selection"] = "none"
 
     @field_validator("dims")
     @classmethod
@@ -306,6 +420,46 @@ class ScanConfig(_Model):
         return value
 
 
+class SystematicConfig(_Model):
+    """``[[systematics]]``: a systematic variation of a correction used in the weights.
+
+    The weights (``data.weight``, ``symmetry.weight_a``, ``symmetry.weight_b``) are evaluated
+    again with the correction's string input ``nominal`` replaced by ``up``, then by ``down``
+    (:meth:`asymscan.data.Corrections.varied`).
+
+    Attributes
+    ----------
+    name
+        A unique label, e.g. ``"electron efficiency"``.
+    correction
+        The name of the correction varied (in the ``[corrections]`` files).
+    up, down
+        The strings selecting the varied maps, e.g. ``"up"`` and ``"down"``.
+    nominal
+        The string the weight expressions pass for the nominal map; ``"nominal"`` by default.
+    """
+
+    name: Name
+    correction: Name
+    up: Name
+    down: Name
+    nominal: Name = "nominal"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SystematicConfig:
+        values = {"nominal": self.nominal, "up": self.up, "down": self.down}
+        same = [
+            f"{k1} and {k2} are both {v1!r}"
+            for i, (k1, v1) in enumerate(values.items())
+            for k2, v2 in list(values.items())[i + 1 :]
+            if v1 == v2
+        ]
+        if same:
+            msg = f"{'; '.join(same)}: a variation must select a different map"
+            raise ValueError(msg)
+        return self
+
+
 class FollowupConfig(_Model):
     """``[followup]``: the optional neural follow-up of the scan's top regions.
 
@@ -317,7 +471,10 @@ class FollowupConfig(_Model):
     ----------
     nn
         Run the follow-up after the scan (needs ``asymscan[nn]``, i.e. torch); off by default.
-        The test is unweighted: a configuration with ``data.weight`` cannot turn it on.
+        Weighted events are tested with their nominal weights (``data.weight``, times
+        ``symmetry.weight_a`` for A's events and ``weight_b`` for B's) and calibrated by the
+        weighted relabellings (with label-dependent weights, each event is in A with
+        probability w_b / (w_a + w_b)); ``[[systematics]]`` are not part of the neural test.
     regions
         How many of the best-ranked regions to follow up, >= 1. Regions with the same
         selection and observables share one test, so this counts distinct
@@ -339,34 +496,38 @@ class FollowupConfig(_Model):
     seed: StrictInt = Field(default=0, ge=0)
 
 
+_Problem = tuple[tuple[str | int, ...], str]  # (key path, message)
+
+_WEIGHT_LOCS = (("data", "weight"), ("symmetry", "weight_a"), ("symmetry", "weight_b"))
+_ADD_CORRECTIONS = 'add one listing the correctionlib files, e.g. [corrections] files = ["efficiencies.json"]'
+
+
+class _Problems(ValueError):
+    """Several problems found by one cross-check, each with its own key path."""
+
+    def __init__(self, problems: list[_Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"{_loc(loc)}: {msg}" for loc, msg in problems))
+
+
 class Config(_Model):
     """A whole scan configuration; see the module documentation for the TOML layout.
 
     ``model_dump()`` gives a plain dict (expressions as text, paths as strings) to embed in
     result files; ``Config.model_validate`` of that dict gives the configuration back.
+
+    Validation reads the ``[corrections]`` files (unless the validation context has
+    ``read_corrections=False``) to check the correction names used.
     """
 
     data: DataConfig
+    corrections: CorrectionsConfig | None = None
     symmetry: SymmetryConfig
     selections: list[SelectionFamily] = Field(default_factory=list)
     observables: list[Observable] = Field(min_length=1)
+    systematics: list[SystematicConfig] = Field(default_factory=list)
     scan: ScanConfig = Field(default_factory=ScanConfig)
     followup: FollowupConfig = Field(default_factory=FollowupConfig)
-
-    @field_validator("followup")
-    @classmethod
-    def _unweighted_followup(
-        cls, value: FollowupConfig, info: ValidationInfo
-    ) -> FollowupConfig:
-        data = info.data.get("data")
-        if value.nn and data is not None and data.weight is not None:
-            msg = (
-                f"nn = true, but data.weight = {data.weight.text!r} is set: the neural "
-                "follow-up runs the symmetrized test on unweighted events only; remove "
-                "data.weight or set followup.nn = false"
-            )
-            raise ValueError(msg)
-        return value
 
     @field_validator("observables")
     @classmethod
@@ -379,6 +540,56 @@ class Config(_Model):
     def _unique_selections(cls, value: list[SelectionFamily]) -> list[SelectionFamily]:
         _check_unique([s.name for s in value], "selection")
         return value
+
+    @field_validator("systematics")
+    @classmethod
+    def _unique_systematics(
+        cls, value: list[SystematicConfig]
+    ) -> list[SystematicConfig]:
+        _check_unique([s.name for s in value], "systematic")
+        return value
+
+    @model_validator(mode="after")
+    def _corrections_used(self, info: ValidationInfo) -> Config:
+        problems = self._correction_problems(
+            read_files=(info.context or {}).get("read_corrections", True)
+        )
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def _correction_problems(self, *, read_files: bool) -> list[_Problem]:
+        """Cross-checks of the expressions, the systematics and the correction files."""
+        exprs = self._expression_locs()
+        if self.corrections is None:
+            return _missing_corrections(exprs, bool(self.systematics))
+        problems: list[_Problem] = []
+        known: Corrections | None = None
+        if read_files:
+            files = self.corrections.files
+            for j, path in enumerate(files):
+                try:
+                    load_corrections([path])
+                except ConfigError as err:
+                    problems.append((("corrections", "files", j), str(err)))
+            if not problems:
+                try:
+                    known = load_corrections(files)
+                except ConfigError as err:
+                    problems.append((("corrections", "files"), str(err)))
+        if known is not None:
+            for loc, expr in exprs.items():
+                for name in sorted(expr.corrections):
+                    if name not in known:
+                        problems.append((loc, _unknown_correction(known, name)))
+        weights = {loc: e for loc, e in exprs.items() if loc in _WEIGHT_LOCS}
+        for i, syst in enumerate(self.systematics):
+            if known is not None and syst.correction not in known:
+                msg = _unknown_correction(known, syst.correction)
+                problems.append((("systematics", i, "correction"), msg))
+            else:
+                problems += _systematic_problems(i, syst, weights)
+        return problems
 
     @model_validator(mode="after")
     def _enough_observables(self) -> Config:
@@ -394,23 +605,113 @@ class Config(_Model):
         return self
 
     def expressions(self) -> dict[str, Expression]:
-        """Every expression of the configuration, keyed by where it is (``"symmetry.a"``, ...)."""
-        out: dict[str, Expression] = {
-            "symmetry.a": self.symmetry.a,
-            "symmetry.b": self.symmetry.b,
+        """Every expression of the configuration, keyed by where it is (``"symmetry.a"``, ...).
+
+        The weights are included: ``"data.weight"``, ``"symmetry.weight_a"`` and
+        ``"symmetry.weight_b"`` when they are set.
+        """
+        return {_loc(loc): expr for loc, expr in self._expression_locs().items()}
+
+    def _expression_locs(self) -> dict[tuple[str | int, ...], Expression]:
+        out: dict[tuple[str | int, ...], Expression] = {
+            ("symmetry", "a"): self.symmetry.a,
+            ("symmetry", "b"): self.symmetry.b,
         }
+        if self.symmetry.weight_a is not None:
+            out["symmetry", "weight_a"] = self.symmetry.weight_a
+        if self.symmetry.weight_b is not None:
+            out["symmetry", "weight_b"] = self.symmetry.weight_b
         if self.data.weight is not None:
-            out["data.weight"] = self.data.weight
+            out["data", "weight"] = self.data.weight
         for i, family in enumerate(self.selections):
             for cat, expr in family.categories.items():
-                out[f"selections[{i}].categories.{_key(cat)}"] = expr
+                out["selections", i, "categories", cat] = expr
         for i, obs in enumerate(self.observables):
-            out[f"observables[{i}].expr"] = obs.expr
+            out["observables", i, "expr"] = obs.expr
         return out
 
     def columns(self) -> frozenset[str]:
         """The names of all the columns the configuration reads (to read only those)."""
         return frozenset().union(*(e.columns for e in self.expressions().values()))
+
+    def load_corrections(self) -> Corrections | None:
+        """The corrections of the ``[corrections]`` files; None without that section.
+
+        Files already read (by the validation, say) are not parsed again.
+
+        Raises
+        ------
+        ConfigError
+            A file cannot be read or is not a valid correctionlib file, or two files define
+            the same correction.
+        """
+        if self.corrections is None:
+            return None
+        return load_corrections(self.corrections.files)
+
+
+def _unknown_correction(corrections: Corrections, name: str) -> str:
+    """The message of :class:`~asymscan.data.Corrections` for an unknown name."""
+    try:
+        corrections.inputs(name)
+    except ConfigError as err:
+        return str(err)
+    return (
+        f"correction {name!r} is defined"  # not reached: only called for unknown names
+    )
+
+
+def _missing_corrections(
+    exprs: Mapping[tuple[str | int, ...], Expression], systematics: bool
+) -> list[_Problem]:
+    """Problems of a configuration without [corrections] that needs one."""
+    problems: list[_Problem] = []
+    for loc, expr in exprs.items():
+        if expr.corrections:
+            names = ", ".join(map(repr, sorted(expr.corrections)))
+            msg = (
+                f"{expr.text!r} calls correction {names}, but there is no [corrections] "
+                f"section; {_ADD_CORRECTIONS}"
+            )
+            problems.append((loc, msg))
+    if systematics:
+        msg = (
+            "[[systematics]] vary corrections, but there is no [corrections] section; "
+            + _ADD_CORRECTIONS
+        )
+        problems.append((("systematics",), msg))
+    return problems
+
+
+def _systematic_problems(
+    i: int, syst: SystematicConfig, weights: Mapping[tuple[str | int, ...], Expression]
+) -> list[_Problem]:
+    """A systematic must vary a correction the weights call, with the string they pass."""
+    calls = [
+        strings
+        for expr in weights.values()
+        for name, strings in expr.correction_calls
+        if name == syst.correction
+    ]
+    if not calls:
+        used = sorted(set().union(*(e.corrections for e in weights.values())))
+        shown = ", ".join(map(repr, used)) if used else "none"
+        msg = (
+            f"correction {syst.correction!r} is not called by any weight (data.weight, "
+            "symmetry.weight_a, symmetry.weight_b), so varying it has no effect; the "
+            f"weights call: {shown}"
+        )
+        return [(("systematics", i, "correction"), msg)]
+    if not any(syst.nominal in strings for strings in calls):
+        passed = sorted({s for strings in calls for s in strings})
+        shown = ", ".join(map(repr, passed)) if passed else "no strings"
+        msg = (
+            f"the weights never pass {syst.nominal!r} to correction {syst.correction!r} "
+            f"(they pass {shown}), so replacing it has no effect; set nominal to the "
+            "string the weights pass for the nominal map"
+        )
+        return [(("systematics", i, "nominal"), msg)]
+    return []
 
 
 def _check_unique(names: list[str], what: str) -> None:
@@ -426,9 +727,11 @@ def _check_unique(names: list[str], what: str) -> None:
 _SECTIONS: dict[tuple[str, ...], type[BaseModel]] = {
     (): Config,
     ("data",): DataConfig,
+    ("corrections",): CorrectionsConfig,
     ("symmetry",): SymmetryConfig,
     ("selections",): SelectionFamily,
     ("observables",): Observable,
+    ("systematics",): SystematicConfig,
     ("scan",): ScanConfig,
     ("followup",): FollowupConfig,
 }
@@ -454,7 +757,7 @@ def _entry_label(loc: tuple[str | int, ...], data: Any) -> str:
     """`` (name = "m_coll")`` for errors inside a named array-of-tables entry."""
     if (
         len(loc) >= 2
-        and loc[0] in ("selections", "observables")
+        and loc[0] in ("selections", "observables", "systematics")
         and isinstance(loc[1], int)
     ):
         try:
@@ -466,7 +769,19 @@ def _entry_label(loc: tuple[str | int, ...], data: Any) -> str:
     return ""
 
 
-def _describe(error: Any, data: Any) -> str:
+def _describe(error: Any, data: Any) -> list[str]:
+    """The problems of one pydantic error, one line each, with their key paths."""
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, _Problems):
+        prefix = tuple(error["loc"])
+        return [
+            f"{_loc(prefix + loc)}{_entry_label(prefix + loc, data)}: {msg}"
+            for loc, msg in cause.problems
+        ]
+    return [_describe_one(error, data)]
+
+
+def _describe_one(error: Any, data: Any) -> str:
     loc = tuple(error["loc"])
     where = _loc(loc) + _entry_label(loc, data)
     kind = error["type"]
@@ -500,6 +815,7 @@ def config_from_dict(
     *,
     base_dir: str | os.PathLike[str] | None = None,
     source: str = "configuration",
+    read_corrections: bool = True,
 ) -> Config:
     """Validate a configuration given as a dict (the parsed TOML), with readable errors.
 
@@ -511,6 +827,10 @@ def config_from_dict(
         Folder against which relative data paths are resolved; None leaves them relative.
     source
         How to name the configuration in error messages (e.g. its file name).
+    read_corrections
+        Read the ``[corrections]`` files to check the correction names used (an unreadable
+        file is then an error); False skips that check, e.g. for a configuration embedded in
+        a result file read where the correction files are not.
 
     Raises
     ------
@@ -518,11 +838,16 @@ def config_from_dict(
         Listing every problem, one per line, each with its key path (``scan.toys``,
         ``selections[0].categories."2j+"``).
     """
-    context = {"base_dir": None if base_dir is None else Path(base_dir)}
+    context = {
+        "base_dir": None if base_dir is None else Path(base_dir),
+        "read_corrections": read_corrections,
+    }
     try:
         return Config.model_validate(data, context=context)
     except ValidationError as err:
-        problems = [_describe(e, data) for e in err.errors(include_url=False)]
+        problems = [
+            p for e in err.errors(include_url=False) for p in _describe(e, data)
+        ]
         noun = "problem" if len(problems) == 1 else "problems"
         msg = f"invalid {source} ({len(problems)} {noun}):\n" + "\n".join(
             f"  {p}" for p in problems
@@ -536,7 +861,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     Parameters
     ----------
     path
-        The TOML file. Relative data paths in it are resolved against its folder.
+        The TOML file. Relative data and correction paths in it are resolved against its
+        folder.
 
     Returns
     -------

@@ -10,7 +10,16 @@ import pytest
 
 from asymscan.errors import ConfigError, DataError
 from asymscan.generate import BACKGROUNDS, COLUMNS
-from asymscan.samples import _pools, available_lumi, emu, pool_summary
+from asymscan.samples import (
+    REALISTIC,
+    Detector,
+    EfficiencyMap,
+    _pools,
+    available_lumi,
+    emu,
+    pool_summary,
+)
+from asymscan.samples.detector import ABSETA_EDGES, EFFICIENCY_COLUMNS, PT_EDGES
 
 TAUMU = ("ggh_taumu", "vbfh_taumu")
 TAUE = ("ggh_taue", "vbfh_taue")
@@ -205,3 +214,74 @@ def test_rewritten_pool_is_read_again(tmp_path, pool_writer):
     assert pool_summary(tmp_path)["ttbar"].events == 100
     pool_writer(tmp_path, "ttbar", 300, 1.0)
     assert pool_summary(tmp_path)["ttbar"].events == 300
+
+
+# --------------------------------------------------------------------------------------------
+# detectors (asymscan.samples.detector)
+
+
+def _keys(data):
+    return list(zip(data["process"], data["shard"], data["event"], strict=True))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"columns": ["m_coll"], "shuffle": False}])
+def test_ideal_detector_is_the_default_draw(standard_pools, kwargs):
+    a = emu(20.0, "taumu", 0.1, rng=3, pools=standard_pools, **kwargs)
+    b = emu(20.0, "taumu", 0.1, rng=3, pools=standard_pools, detector="ideal", **kwargs)
+    c = emu(20.0, "taumu", 0.1, rng=3, pools=standard_pools, detector=None, **kwargs)
+    assert list(a) == list(b) == list(c)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+        np.testing.assert_array_equal(a[key], c[key])
+
+
+def test_realistic_detector_thins_the_same_draw(standard_pools, caplog):
+    ideal = emu(20.0, rng=4, pools=standard_pools)
+    with caplog.at_level(logging.INFO, logger="asymscan.samples.emu"):
+        real = emu(20.0, rng=4, pools=standard_pools, detector="realistic")
+    assert list(real) == list(ideal)
+    assert set(_keys(real)) < set(_keys(ideal))
+    assert len(set(_keys(real))) == len(real["event"])
+    assert "detector realistic: kept" in caplog.text
+    # the synthetic columns (pT uniform in 0-200 GeV) fall mostly in the high-pT bins
+    assert 0.5 < len(real["event"]) / len(ideal["event"]) < 0.95
+
+
+def test_detector_of_unit_efficiency_keeps_every_event(standard_pools):
+    one = np.ones((len(PT_EDGES) - 1, len(ABSETA_EDGES) - 1))
+    flat = EfficiencyMap(
+        PT_EDGES, ABSETA_EDGES, tuple(map(tuple, one)), tuple(map(tuple, 0 * one))
+    )
+    perfect = Detector(flat, flat, flat, flat)
+    ideal = emu(20.0, rng=5, pools=standard_pools, columns=["m_coll"])
+    kept = emu(20.0, rng=5, pools=standard_pools, columns=["m_coll"], detector=perfect)
+    assert list(kept) == ["shard", "event", "m_coll", "process"]
+    assert sorted(_keys(kept)) == sorted(_keys(ideal))
+
+
+def test_thinned_yields_stay_poisson(standard_pools):
+    n_draws, lumi = 100, 10.0
+    totals = np.array(
+        [
+            len(emu(lumi, rng=i, pools=standard_pools, detector="realistic")["event"])
+            for i in range(n_draws)
+        ]
+    )
+    # every pool holds 100 fb^-1: each of its events is drawn with probability 0.1, then
+    # kept with probability its efficiency
+    infos = _pools.find_pools(standard_pools, BACKGROUNDS)
+    eff_sum = 0.0
+    for info in infos.values():
+        table = _pools.read_table(info, EFFICIENCY_COLUMNS)
+        cols = {c: table.column(c).to_numpy() for c in EFFICIENCY_COLUMNS}
+        eff_sum += REALISTIC.event_efficiency(cols).sum()
+    expected = eff_sum * lumi / 100.0
+    assert abs(totals.mean() - expected) < 4 * np.sqrt(expected / n_draws)
+    assert 0.6 < totals.var(ddof=1) / expected < 1.5
+
+
+def test_unknown_detector(standard_pools):
+    with pytest.raises(
+        ConfigError, match=r"unknown detector 'cms'.*'ideal', 'realistic'"
+    ):
+        emu(10.0, rng=1, pools=standard_pools, detector="cms")

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from asymscan.cli import cli
 from asymscan.config import config_from_dict, load_config
-from asymscan.errors import ConfigError
-from asymscan.nn import FitOptions
+from asymscan.errors import ConfigError, DataError
+from asymscan.nn import FitOptions, symmetrized_test
 from asymscan.scan import run_scan
 from asymscan.scan.followup import (
     _subsample,
@@ -25,7 +25,8 @@ from asymscan.scan.followup import (
 from asymscan.scan.output import write_results
 
 #: Small, fast fits: 1-D samples aggregated into 64 fine bins, few starts.
-FAST = FitOptions(n_starts=8, prune=(20, 4), max_iter=100, bins=64)
+FAST_FIELDS = {"n_starts": 8, "prune": (20, 4), "max_iter": 100, "bins": 64}
+FAST = FitOptions(**FAST_FIELDS)
 
 
 def make_events(n: int, rng: np.random.Generator, *, shift: float = 0.0) -> dict:
@@ -57,6 +58,83 @@ def make_config(followup: dict | None = None, **data):
             "followup": {"nn": True} | (followup or {}),
         }
     )
+
+
+# --------------------------------------------------------------------------------------------
+# a detector that sees A and B with different efficiencies (after tests/scan/scan_factories.py)
+
+PT_EDGES = [10.0, 20.0, 30.0, 45.0, 70.0, 140.0]
+#: Efficiencies per pT bin of A and B, and their uncertainties (the systematics' up/down).
+EFF = {
+    "eff_a": ([0.95, 0.95, 0.95, 0.95, 0.95], [0.02, 0.02, 0.02, 0.02, 0.02]),
+    "eff_b": ([0.35, 0.5, 0.65, 0.8, 0.9], [0.08, 0.06, 0.04, 0.03, 0.03]),
+}
+
+
+def write_efficiencies(path):
+    """A correctionlib file with ``eff_a`` and ``eff_b`` (pt, syst: nominal/up/down)."""
+    import correctionlib.schemav2 as cs
+
+    def binning(values):
+        return cs.Binning(
+            nodetype="binning", input="pt", edges=PT_EDGES, content=values, flow="clamp"
+        )
+
+    corrections = []
+    for name, (eff, err) in EFF.items():
+        content = [
+            cs.CategoryItem(
+                key=key,
+                value=binning([e + sign * u for e, u in zip(eff, err, strict=True)]),
+            )
+            for key, sign in (("nominal", 0), ("up", 1), ("down", -1))
+        ]
+        corrections.append(
+            cs.Correction(
+                name=name,
+                version=1,
+                inputs=[
+                    cs.Variable(name="pt", type="real"),
+                    cs.Variable(name="syst", type="string"),
+                ],
+                output=cs.Variable(name="efficiency", type="real"),
+                data=cs.Category(nodetype="category", input="syst", content=content),
+            )
+        )
+    cset = cs.CorrectionSet(schema_version=2, corrections=corrections)
+    path.write_text(cset.model_dump_json(exclude_unset=True))
+    return path
+
+
+def true_weights(pt):
+    """1/efficiency of A and of B at pT (the nominal maps)."""
+    idx = np.clip(np.searchsorted(PT_EDGES, pt, side="right") - 1, 0, len(PT_EDGES) - 2)
+    return [1 / np.asarray(eff)[idx] for eff, _ in EFF.values()]
+
+
+def make_detector_events(n: int, rng: np.random.Generator) -> dict:
+    """Symmetric e-mu-like events (A/B a fair coin), each seen with its label's efficiency,
+    and a generator weight ``w``: B is strongly depleted at low pT before correction."""
+    ev = make_events(n, rng)
+    ev["flav"] = np.where(rng.random(n) < 0.5, 11, 13)
+    ev["w"] = rng.uniform(0.8, 1.2, n)
+    wa, wb = true_weights(ev["pt"])
+    keep = rng.random(n) < np.where(ev["flav"] == 11, 1 / wa, 1 / wb)
+    return {k: v[keep] for k, v in ev.items()}
+
+
+def make_weighted_config(efficiencies, followup: dict | None = None, **data):
+    """make_config with the detector's corrections, data.weight and two systematics."""
+    raw = make_config(followup, **data).model_dump()
+    raw["data"]["weight"] = "w"
+    raw["corrections"] = {"files": [str(efficiencies)]}
+    raw["symmetry"]["weight_a"] = "1 / correction('eff_a', pt, 'nominal')"
+    raw["symmetry"]["weight_b"] = "1 / correction('eff_b', pt, 'nominal')"
+    raw["systematics"] = [
+        {"name": "A efficiency", "correction": "eff_a", "up": "up", "down": "down"},
+        {"name": "B efficiency", "correction": "eff_b", "up": "up", "down": "down"},
+    ]
+    return config_from_dict(raw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,14 +174,6 @@ def test_followup_is_off_by_default():
         ({"max_events": 99}, {}, "followup.max_events: Input should be greater than"),
         ({"nn": 1}, {}, "followup.nn: Input should be a valid boolean"),
         ({"seed": -1}, {}, "followup.seed"),
-        (
-            {},
-            {"weight": "w"},
-            (
-                "followup: nn = true, but data.weight = 'w' is set: the neural "
-                "follow-up runs the symmetrized test on unweighted events only"
-            ),
-        ),
     ],
 )
 def test_bad_followup_config(followup, data, expected):
@@ -128,11 +198,12 @@ def test_bad_followup_config_from_toml(tmp_path):
     assert "followup.permutations: Input should be greater than or equal to 1" in msg
 
 
-def test_weights_are_refused_even_when_called_directly():
-    cfg = make_config({"nn": False}, weight="w")  # allowed: the follow-up is off
-    regions = [{"rank": 1, "selection": {}, "observables": ["m"]}]
-    with pytest.raises(ConfigError, match="unweighted events only"):
-        run_followup(cfg, regions, events={"flav": np.array([11, 13])})
+def test_weighted_configurations_can_turn_the_followup_on(tmp_path):
+    assert make_config({}, weight="w").followup.nn is True  # data.weight
+    cfg = make_weighted_config(write_efficiencies(tmp_path / "eff.json"))
+    assert cfg.followup.nn is True  # label-dependent weights and systematics
+    assert cfg.data.weight is not None
+    assert len(cfg.systematics) == 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,7 +251,8 @@ def test_samples_are_the_selected_events_in_range(rng, tmp_path):
         in_ab & m_in & pt_in,
         in_ab & (ev["nj"] >= 2) & pt_in,
     ]
-    for (x, is_a), mask, (_, names) in zip(samples, masks, targets, strict=True):
+    for (x, is_a, w), mask, (_, names) in zip(samples, masks, targets, strict=True):
+        assert w is None  # unweighted
         assert x.shape == (mask.sum(), len(names))
         np.testing.assert_array_equal(x, np.stack([ev[n][mask] for n in names], axis=1))
         np.testing.assert_array_equal(is_a, ev["flav"][mask] == 11)
@@ -190,7 +262,7 @@ def test_samples_are_the_selected_events_in_range(rng, tmp_path):
     from_file = collect_samples(
         make_config(paths=[str(tmp_path / "events.parquet")]), targets
     )
-    for (x, is_a), (y, is_b) in zip(samples, from_file, strict=True):
+    for (x, is_a, _), (y, is_b, _) in zip(samples, from_file, strict=True):
         np.testing.assert_array_equal(x, y)
         np.testing.assert_array_equal(is_a, is_b)
 
@@ -198,17 +270,21 @@ def test_samples_are_the_selected_events_in_range(rng, tmp_path):
 def test_subsample_keeps_labels_and_draws_without_replacement():
     x = np.arange(1000.0)[:, None]
     is_a = np.arange(1000) % 3 == 0
+    w = np.column_stack([np.arange(1000.0) + 1, 2 * np.arange(1000.0) + 1])
     seed = np.random.SeedSequence(5)
-    y, is_b, done = _subsample(x, is_a, 200, seed)
+    y, is_b, w_y, done = _subsample(x, is_a, 200, seed, w)
     assert done
     assert len(np.unique(y)) == 200  # no event twice
     assert np.all(np.diff(y[:, 0]) > 0)  # original order
     np.testing.assert_array_equal(is_b, y[:, 0] % 3 == 0)  # labels travel with events
-    y2, _, _ = _subsample(x, is_a, 200, np.random.SeedSequence(5))
-    np.testing.assert_array_equal(y, y2)  # reproducible
-    same, _, done = _subsample(x, is_a, 1000, seed)
+    np.testing.assert_array_equal(w_y, w[y[:, 0].astype(int)])  # and so do the weights
+    y2, _, none, _ = _subsample(x, is_a, 200, np.random.SeedSequence(5))
+    np.testing.assert_array_equal(y, y2)  # reproducible, with or without weights
+    assert none is None
+    same, _, same_w, done = _subsample(x, is_a, 1000, seed, w)
     assert not done
     assert same is x
+    assert same_w is w
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,7 +342,7 @@ def test_large_selections_are_subsampled(rng):
     regions = [{"rank": 1, "selection": {}, "observables": ["m"]}]
     cfg = make_config({"regions": 1, "permutations": 1, "max_events": 1000})
     (row,) = run_followup(cfg, regions, events=ev, options=FAST)
-    ((x, is_a),) = collect_samples(cfg, [((), ("m",))], ev)
+    ((x, is_a, _),) = collect_samples(cfg, [((), ("m",))], ev)
     assert row["subsampled"]
     assert row["n_selected"] == len(x) > 3000
     assert row["n_a"] + row["n_b"] == 1000
@@ -318,6 +394,108 @@ def test_results_do_not_depend_on_the_executor_or_the_source(rng, tmp_path):
     with ProcessPoolExecutor(2) as pool:
         assert run_followup(cfg, regions, options=FAST, executor=pool) == here
     assert run_followup(cfg, regions, options=FAST, events=ev) == here
+
+
+# --------------------------------------------------------------------------------------------
+# weighted events
+
+
+def test_samples_carry_the_nominal_weights(rng, tmp_path):
+    ev = make_detector_events(3000, rng)
+    cfg = make_weighted_config(write_efficiencies(tmp_path / "eff.json"))
+    targets = [((("jets", "1j"),), ("pt",)), ((), ("m", "pt"))]
+    chunks = [{k: v[i : i + 700] for k, v in ev.items()} for i in range(0, 3000, 700)]
+    in_ab = (ev["flav"] == 11) | (ev["flav"] == 13)
+    m_in = (ev["m"] >= 40) & (ev["m"] < 160)
+    pt_in = (ev["pt"] >= 10) & (ev["pt"] < 110)
+    masks = [in_ab & (ev["nj"] == 1) & pt_in, in_ab & m_in & pt_in]
+    wa, wb = true_weights(ev["pt"])
+    for (_, is_a, w), mask in zip(
+        collect_samples(cfg, targets, chunks), masks, strict=True
+    ):
+        assert w.shape == (mask.sum(), 2)
+        np.testing.assert_allclose(w[:, 0], (ev["w"] * wa)[mask], rtol=1e-12)
+        np.testing.assert_allclose(w[:, 1], (ev["w"] * wb)[mask], rtol=1e-12)
+        np.testing.assert_array_equal(is_a, ev["flav"][mask] == 11)
+    # only data.weight: the same weight whatever the label
+    ((_, _, w),) = collect_samples(make_config({}, weight="w"), targets[:1], ev)
+    np.testing.assert_array_equal(w[:, 0], w[:, 1])
+    np.testing.assert_array_equal(w[:, 0], ev["w"][masks[0]])
+    # a selection with no events: empty weights, not None
+    ((_, _, w),) = collect_samples(cfg, targets[:1], {k: v[:0] for k, v in ev.items()})
+    assert w.shape == (0, 2)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_weighted_followup_corrects_the_detector(rng, tmp_path):
+    """A detector that loses B at low pT: unweighted, the pT spectra differ hugely; with the
+    nominal corrections they agree, and the weighted permutations calibrate the test."""
+    ev = make_detector_events(2500, rng)
+    efficiencies = write_efficiencies(tmp_path / "eff.json")
+    settings = {"regions": 1, "permutations": 19, "seed": 4}
+    regions = [{"rank": 1, "selection": {}, "observables": ["pt"]}]
+    weighted = make_weighted_config(efficiencies, settings)
+    (row,) = run_followup(weighted, regions, events=ev, options=FAST)
+    (plain,) = run_followup(make_config(settings), regions, events=ev, options=FAST)
+    assert row["weights"] == "nominal corrections (w_a, w_b)"
+    assert plain["weights"] is None
+    assert row["skipped"] is None
+    assert row["n_a"] + row["n_b"] == row["n_selected"] == plain["n_selected"] > 1000
+    assert plain["permutation_p_value"] == pytest.approx(1 / 20)
+    assert plain["t"] > 40
+    assert row["permutation_p_value"] > 0.1
+    assert row["t"] < plain["t"] / 3
+    # the row's t is the weighted test of the collected events: A by w_a, B by w_b
+    ((x, is_a, w),) = collect_samples(weighted, [((), ("pt",))], ev)
+    direct = symmetrized_test(
+        x[is_a], x[~is_a], w_a=w[is_a, 0], w_b=w[~is_a, 1], **FAST_FIELDS, rng=4
+    )
+    assert row["t"] == pytest.approx(direct.t, rel=1e-9)
+    assert set(row) == set(plain)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_data_weight_alone_runs_the_followup(rng):
+    ev = make_detector_events(1500, rng)
+    ev["flav"] = np.where(rng.random(len(ev["flav"])) < 0.5, 11, 13)  # symmetric
+    regions = [{"rank": 1, "selection": {}, "observables": ["m"]}]
+    cfg = make_config({"regions": 1, "permutations": 4}, weight="w")
+    (row,) = run_followup(cfg, regions, events=ev, options=FAST)
+    assert row["weights"] == "data.weight"
+    assert row["skipped"] is None
+    assert row["permutations"] == 4
+    assert np.isfinite(row["t"])
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_run_scan_runs_the_weighted_followup(rng, tmp_path):
+    ev = make_detector_events(1200, rng)
+    cfg = make_weighted_config(
+        write_efficiencies(tmp_path / "eff.json"), {"regions": 1, "permutations": 2}
+    )
+    result = run_scan(cfg, events=ev)
+    (row,) = result.followup
+    assert row["weights"] == "nominal corrections (w_a, w_b)"
+    assert row["permutations"] == 2
+
+
+@pytest.mark.parametrize(
+    ("weight_b", "match"),
+    [
+        ("0 * pt", "zero or negative"),
+        ("-1 / correction('eff_b', pt, 'nominal')", "zero or negative"),
+        ("where(pt > 30, 1 / correction('eff_b', pt, 'nominal'), log(-pt))", "NaN"),
+    ],
+)
+def test_bad_weights_are_errors(rng, tmp_path, weight_b, match):
+    raw = make_weighted_config(write_efficiencies(tmp_path / "eff.json")).model_dump()
+    raw["symmetry"]["weight_b"] = weight_b
+    raw["systematics"] = []  # a systematic must vary a correction that the weights call
+    regions = [{"rank": 1, "selection": {}, "observables": ["pt"]}]
+    with pytest.raises(DataError, match=match):
+        run_followup(
+            config_from_dict(raw), regions, events=make_detector_events(300, rng)
+        )
 
 
 # --------------------------------------------------------------------------------------------

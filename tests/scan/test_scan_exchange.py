@@ -28,7 +28,7 @@ def test_exchange_counts_are_multivariate_hypergeometric():
     np.testing.assert_allclose(counts.var(axis=1), var, rtol=0.05)
 
 
-def test_weighted_events_are_one_unit_each(rng):
+def test_weighted_events_with_equal_weights_share_units(rng):
     data = make_config().model_dump()
     data["data"]["weight"] = "1.0 + 0 * m"
     from asymscan.config import config_from_dict
@@ -36,15 +36,18 @@ def test_weighted_events_are_one_unit_each(rng):
     ev = make_events(3000, rng)
     weighted = build_cells([ev], config_from_dict(data))
     compressed = build_cells([ev], make_config())
-    assert weighted.n_units == weighted.n_events == compressed.n_events
-    assert compressed.n_units < compressed.n_events
+    # equal weights: the same units as unweighted events, with variances
+    assert weighted.n_units == compressed.n_units < weighted.n_events
     for key in ("a", "b"):
         np.testing.assert_allclose(weighted.observed()[key], compressed.observed()[key])
-    # Same toys in distribution, but each unit of a weighted scan is one event.
-    counts = exchange_counts(
-        weighted.multiplicity, int(weighted.n_a.sum()), 5, np.random.default_rng(3)
-    )
-    assert set(np.unique(counts)) <= {0, 1}
+        np.testing.assert_allclose(
+            weighted.observed()["var_" + key], compressed.observed()[key]
+        )
+    # events of distinct weights are distinct units
+    ev["w"] = rng.uniform(0.5, 1.5, ev["m"].size)
+    data["data"]["weight"] = "w"
+    distinct = build_cells([ev], config_from_dict(data))
+    assert distinct.n_units == distinct.n_events
 
 
 def test_observed_maximum_equals_direct_window_scans(rng):

@@ -14,8 +14,11 @@ __all__ = ("test",)
 _METHODS = ("symmetrized", "nplm", "delta")
 
 
-def _read_sample(path: Path, columns: list[str]) -> np.ndarray:
-    """Events ``(n, d)`` from a .npy array or the named columns of a Parquet/CSV/ROOT file."""
+def _read_sample(
+    path: Path, columns: list[str], weights: _Weights | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Events ``(n, d)`` from a .npy array or the named columns of a Parquet/CSV/ROOT file,
+    and with ``weights`` each event's ``[weight if in A, weight if in B]`` ``(n, 2)``."""
     from ..data.io import read_events
     from ..errors import DataError
 
@@ -23,25 +26,126 @@ def _read_sample(path: Path, columns: list[str]) -> np.ndarray:
         if not path.is_file():
             msg = f"input file {str(path)!r} does not exist"
             raise DataError(msg)
+        if weights is not None:
+            msg = (
+                f"{path}: --weight-a/--weight-b are expressions of named columns; a .npy "
+                "array has none (use a Parquet, CSV or ROOT file with --columns)"
+            )
+            raise DataError(msg)
         x = np.load(path, allow_pickle=False)
-        return x[:, None] if x.ndim == 1 else x
+        return (x[:, None] if x.ndim == 1 else x), None
     if not columns:
         msg = f"{path}: name the observables to test with --columns (e.g. --columns m_coll)"
         raise DataError(msg)
-    data = read_events([path], columns)
-    return np.column_stack([data[c].astype(float) for c in columns])
+    needed = set(columns) | (set() if weights is None else weights.columns)
+    data = read_events([path], needed)
+    x = np.column_stack([data[c].astype(float) for c in columns])
+    return x, None if weights is None else weights.evaluate(data, len(x), path)
+
+
+class _Weights:
+    """The ``--weight-a``/``--weight-b`` expressions and the ``--corrections`` they call."""
+
+    def __init__(self, a: Any, b: Any, corrections: Any) -> None:
+        self.a, self.b, self.corrections = a, b, corrections
+
+    @property
+    def columns(self) -> set[str]:
+        return set(self.a.columns | self.b.columns)
+
+    def evaluate(self, data: dict[str, np.ndarray], n: int, path: Path) -> np.ndarray:
+        """``(n, 2)``: each event's weight if in A and if in B."""
+        from ..errors import DataError
+
+        out = []
+        for option, expr in (("--weight-a", self.a), ("--weight-b", self.b)):
+            w = np.asarray(expr.evaluate(data, corrections=self.corrections), float)
+            w = np.broadcast_to(w, (n,))
+            bad = ~np.isfinite(w)
+            if bad.any():
+                msg = (
+                    f"{path}: {option} {expr.text!r} is NaN or infinite for "
+                    f"{int(bad.sum())} of {n} event(s), first event {int(np.argmax(bad))}"
+                )
+                raise DataError(msg)
+            out.append(w)
+        w = np.column_stack(out)
+        if not np.array_equal(w[:, 0], w[:, 1]) and (w <= 0).any():
+            row, col = (int(i) for i in np.argwhere(w <= 0)[0])
+            option = ("--weight-a", "--weight-b")[col]
+            msg = (
+                f"{path}: {option} is {w[row, col]} for event {row} "
+                f"({int((w <= 0).sum())} weight(s) <= 0); weights that depend on the "
+                "label must be positive (1 / efficiency)"
+            )
+            raise DataError(msg)
+        return w
+
+
+def _weights(
+    weight_a: str | None, weight_b: str | None, corrections: tuple[Path, ...]
+) -> _Weights | None:
+    """The parsed weight expressions, or None; usage errors for incomplete options."""
+    from ..data.expressions import ExpressionError, parse
+
+    if (weight_a is None) != (weight_b is None):
+        given, missing = (
+            ("--weight-a", "--weight-b")
+            if weight_b is None
+            else ("--weight-b", "--weight-a")
+        )
+        msg = (
+            f"{given} needs {missing}: give each event's weight if it is in A "
+            "(--weight-a) and if it is in B (--weight-b); the same expression twice for "
+            "weights that do not depend on the label"
+        )
+        raise click.UsageError(msg)
+    if weight_a is None or weight_b is None:
+        if corrections:
+            msg = "--corrections is read by --weight-a/--weight-b expressions; give them too"
+            raise click.UsageError(msg)
+        return None
+    exprs = []
+    for option, text in (("--weight-a", weight_a), ("--weight-b", weight_b)):
+        try:
+            expr = parse(text)
+        except ExpressionError as err:
+            raise click.BadParameter(str(err), param_hint=option) from None
+        if expr.kind == "bool":
+            msg = f"{text!r} is a condition, not a weight (a number per event)"
+            raise click.BadParameter(msg, param_hint=option)
+        if expr.corrections and not corrections:
+            names = ", ".join(map(repr, sorted(expr.corrections)))
+            msg = (
+                f"{text!r} calls correction {names}: give the correctionlib file(s) "
+                "with --corrections FILE"
+            )
+            raise click.BadParameter(msg, param_hint=option)
+        exprs.append(expr)
+    loaded = None
+    if corrections:
+        from ..data.corrections import load_corrections
+
+        loaded = load_corrections(corrections)
+    return _Weights(exprs[0], exprs[1], loaded)
 
 
 def statistic(
-    method: str, options: dict[str, Any], x_a: np.ndarray, x_b: np.ndarray
+    method: str,
+    options: dict[str, Any],
+    x_a: np.ndarray,
+    x_b: np.ndarray,
+    w_a: np.ndarray | None = None,
+    w_b: np.ndarray | None = None,
 ) -> Any:
-    """Run one neural test (``method``) on A and B; a module-level function, so it pickles."""
+    """Run one neural test (``method``) on A and B, with optional per-event weights; a
+    module-level function, so it pickles."""
     from .. import nn
 
     if method == "nplm":
-        return nn.nplm_test(x_a, x_b, **options)
+        return nn.nplm_test(x_a, x_b, w_data=w_a, w_ref=w_b, **options)
     func = nn.symmetrized_test if method == "symmetrized" else nn.delta_test
-    return func(x_a, x_b, **options)
+    return func(x_a, x_b, w_a=w_a, w_b=w_b, **options)
 
 
 def _set_threads(threads: int) -> None:
@@ -65,10 +169,17 @@ def _permutation_statistic(method: str, options: dict[str, Any], threads: int) -
 
 
 def _t(
-    method: str, options: dict[str, Any], threads: int, x_a: np.ndarray, x_b: np.ndarray
+    method: str,
+    options: dict[str, Any],
+    threads: int,
+    x_a: np.ndarray,
+    x_b: np.ndarray,
+    *,
+    w_a: np.ndarray | None = None,
+    w_b: np.ndarray | None = None,
 ) -> float:
     _set_threads(threads)
-    return float(statistic(method, options, x_a, x_b).t)
+    return float(statistic(method, options, x_a, x_b, w_a, w_b).t)
 
 
 @click.command("test")
@@ -126,6 +237,29 @@ def _t(
     help="Torch threads per process.",
 )
 @click.option(
+    "--weight-a",
+    "weight_a",
+    metavar="EXPR",
+    default=None,
+    help="Each event's weight if it is in A: an expression of the files' columns "
+    "(e.g. '1 / eff_a'); needs --weight-b.",
+)
+@click.option(
+    "--weight-b",
+    "weight_b",
+    metavar="EXPR",
+    default=None,
+    help="Each event's weight if it is in B (the same event, labels swapped). The "
+    "permutations then relabel each event A with probability w_b / (w_a + w_b).",
+)
+@click.option(
+    "--corrections",
+    "corrections",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A correctionlib JSON file for correction('name', ...) in the weights (repeatable).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -142,9 +276,16 @@ def test(
     seed: int,
     workers: int | None,
     threads: int,
+    weight_a: str | None,
+    weight_b: str | None,
+    corrections: tuple[Path, ...],
     out: Path | None,
 ) -> None:
-    """Test whether SAMPLE_A and SAMPLE_B come from the same distribution (Bressler et al.)."""
+    """Test whether SAMPLE_A and SAMPLE_B come from the same distribution (Bressler et al.).
+
+    With --weight-a/--weight-b, every event carries the weight of its label: A's events the
+    first, B's the second, in the test and in its permutations (which then relabel each
+    event A with probability w_b / (w_a + w_b) when the two differ)."""
     from rich.console import Console
 
     from ..calibrate.empirical import permutation_null
@@ -156,12 +297,16 @@ def test(
     names = [c.strip() for c in columns.split(",") if c.strip()]
     options: dict[str, Any] = {"fit": fit, "epochs": epochs, "rng": seed}
     try:
+        weights = _weights(weight_a, weight_b, corrections)
         _set_threads(threads)
-        x_a, x_b = _read_sample(sample_a, names), _read_sample(sample_b, names)
+        x_a, pair_a = _read_sample(sample_a, names, weights)
+        x_b, pair_b = _read_sample(sample_b, names, weights)
+        w_a = None if pair_a is None else pair_a[:, 0]
+        w_b = None if pair_b is None else pair_b[:, 1]
         with console.status(
             f"fitting the {method} test ({len(x_a)} + {len(x_b)} events)"
         ):
-            result = statistic(method, options, x_a, x_b)
+            result = statistic(method, options, x_a, x_b, w_a, w_b)
         console.print(
             f"{method}: t = {result.t:.3f} (parts: "
             + ", ".join(f"{k} {v:.3f}" for k, v in result.parts.items())
@@ -180,6 +325,13 @@ def test(
             "n_b": result.n_b,
             "columns": names,
             "seed": seed,
+            "weights": None
+            if weights is None
+            else {
+                "a": weights.a.text,
+                "b": weights.b.text,
+                "corrections": [str(p) for p in corrections],
+            },
         }
         if permutations:
             with (
@@ -190,6 +342,8 @@ def test(
                     _permutation_statistic(method, options, threads),
                     x_a,
                     x_b,
+                    weights_a=pair_a,
+                    weights_b=pair_b,
                     n_permutations=permutations,
                     seed=seed,
                     executor=pool,
@@ -204,6 +358,7 @@ def test(
                 "p_value_error": null.p_value_error,
                 "z": null.z,
                 "n": permutations,
+                "method": null.method,
                 "null": null.null.tolist(),
             }
         if out is not None:
@@ -211,8 +366,8 @@ def test(
             if x_a.shape[1] == 1:
                 _plot(
                     result,
-                    x_a,
-                    x_b,
+                    (x_a, w_a),
+                    (x_b, w_b),
                     Path(out) / "test.png",
                     method,
                     names[0] if names else "x",
@@ -223,20 +378,29 @@ def test(
 
 
 def _plot(
-    result: Any, x_a: np.ndarray, x_b: np.ndarray, path: Path, method: str, label: str
+    result: Any,
+    sample_a: tuple[np.ndarray, np.ndarray | None],
+    sample_b: tuple[np.ndarray, np.ndarray | None],
+    path: Path,
+    method: str,
+    label: str,
 ) -> None:
-    """The two samples' densities and the fitted log density ratio(s), for 1-D samples."""
+    """The two samples' (weighted) densities and the fitted log density ratio(s), for 1-D
+    samples."""
     import mplhep as hep
 
     from ..report.plots import figure
+
+    (x_a, w_a), (x_b, w_b) = sample_a, sample_b
 
     lo, hi = np.quantile(np.concatenate([x_a[:, 0], x_b[:, 0]]), [0.001, 0.999])
     edges = np.linspace(lo, hi, 61)
     grid = np.linspace(lo, hi, 400)[:, None]
     with figure(path, nrows=2, height_ratios=(2, 1)) as (_fig, axes):
         top, bottom = axes[0][0], axes[1][0]
-        hep.histplot(np.histogram(x_a[:, 0], edges)[0], edges, ax=top, label="A")
-        hep.histplot(np.histogram(x_b[:, 0], edges)[0], edges, ax=top, label="B")
+        for x, w, name in ((x_a, w_a, "A"), (x_b, w_b, "B")):
+            counts = np.histogram(x[:, 0], edges, weights=w)[0]
+            hep.histplot(counts, edges, ax=top, label=name)
         top.set_ylabel("events")
         top.set_title(
             f"{method}: t = {result.t:.2f}, Z(chi2_{result.dof}) = {result.z:.2f}",

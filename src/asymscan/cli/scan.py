@@ -114,20 +114,25 @@ def _scan_and_report(
         console.print(
             f"max |N_sigma| = {g['max_abs_nsigma']:.2f} (no toys: no global p-value)"
         )
+    syst = bool(config.systematics)
     table = Table(title="regions of interest")
-    for col in ("rank", "selection", "window", "N_sigma", "A", "B", "global p"):
+    columns = ("rank", "selection", "window", "N_sigma")
+    columns += ("stat. only",) * syst + ("A", "B", "global p")
+    for col in columns:
         table.add_column(col)
     for r in result.regions[:10]:
         sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
         win = ", ".join(f"{o} [{lo:g}, {hi:g})" for o, (lo, hi) in r["window"].items())
         gp = "" if r["global_p"] is None else f"{r['global_p']:.3g}"
+        stat = (f"{r['nsigma_stat']:+.2f}",) * syst
         table.add_row(
             str(r["rank"]),
             sel,
             win,
             f"{r['nsigma']:+.2f}",
-            f"{r['n_a']:g}",
-            f"{r['n_b']:g}",
+            *stat,
+            f"{r['n_a']:.4g}",
+            f"{r['n_b']:.4g}",
             gp,
         )
     console.print(table)
@@ -263,6 +268,20 @@ def scan(
     help="Follow up the top regions with the neural symmetrized test, calibrated by "
     "permutations ([followup] nn = true; needs asymscan[nn]).",
 )
+@click.option(
+    "--detector",
+    type=click.Choice(["ideal", "realistic"]),
+    default="ideal",
+    show_default=True,
+    help="ideal: electrons and muons detected alike; realistic: flavour-dependent "
+    "efficiencies in pT and |eta| (corrected with the shipped maps and their systematics).",
+)
+@click.option(
+    "--no-corrections",
+    is_flag=True,
+    help="With --detector realistic: scan without the efficiency corrections (shows the "
+    "detector artefacts).",
+)
 @_execution_options
 def demo(
     out: Path,
@@ -273,6 +292,8 @@ def demo(
     seed: int,
     pools: Path | None,
     nn_followup: bool,
+    detector: str,
+    no_corrections: bool,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
@@ -295,18 +316,28 @@ def demo(
                 branching_ratio=branching_ratio,
                 seed=seed,
                 pools=pools,
+                detector=detector,
             )
+        corrected = detector == "realistic" and not no_corrections
         config, config_path = write_demo_inputs(
-            events, out, toys=toys, seed=seed, followup=nn_followup
+            events,
+            out,
+            toys=toys,
+            seed=seed,
+            followup=nn_followup,
+            corrections=corrected,
         )
         injected = (
             "no signal"
             if signal == "none"
             else f"H -> {signal} at BR = {branching_ratio:g}"
         )
+        seen = f"{detector} detector" + (
+            ", corrected" if corrected else ", uncorrected" * (detector == "realistic")
+        )
         console.print(
-            f"{len(events['lead_flavour'])} events at {lumi:g} fb^-1, {injected}; "
-            f"configuration: {config_path}"
+            f"{len(events['lead_flavour'])} events at {lumi:g} fb^-1, {injected}, "
+            f"{seen}; configuration: {config_path}"
         )
         _scan_and_report(
             console,

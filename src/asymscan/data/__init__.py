@@ -1,8 +1,9 @@
-"""Event data: safe expressions on columns and kinematic helpers."""
+"""Event data: safe expressions on columns, kinematic helpers and correctionlib corrections."""
 
 from __future__ import annotations
 
 from . import hep
+from .corrections import Corrections, load_corrections
 from .expressions import (
     FUNCTIONS,
     Expression,
@@ -13,9 +14,11 @@ from .expressions import (
 
 __all__ = (
     "FUNCTIONS",
+    "Corrections",
     "Expression",
     "ExpressionError",
     "UnknownColumnError",
     "hep",
+    "load_corrections",
     "parse",
 )

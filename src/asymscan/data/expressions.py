@@ -14,12 +14,18 @@ has
 - comparisons ``== != < <= > >=``, chained as in Python (``30 < m < 170``);
 - ``and``/``or``/``not`` (elementwise) and ``& | ~`` on conditions (boolean arrays);
 - the functions in :data:`FUNCTIONS`: ``abs, sqrt, log, exp``, elementwise ``min, max`` of two
-  or more arguments, ``where(cond, x, y)``, and the kinematic helpers of :mod:`asymscan.data.hep`.
+  or more arguments, ``where(cond, x, y)``, and the kinematic helpers of :mod:`asymscan.data.hep`;
+- ``correction('name', inputs...)``: the correctionlib correction ``name`` (an efficiency map or
+  scale factor, :mod:`asymscan.data.corrections`) evaluated on its inputs, e.g.
+  ``correction('electron_eff', lep1_pt, abs(lep1_eta), 'nominal')``. The name is a quoted
+  string; the other arguments are expressions, or quoted strings for the correction's string
+  inputs (the systematic variation). The corrections are given to :meth:`Expression.evaluate`.
 
-Anything else (attribute access, indexing, strings, lambdas, comprehensions, keyword arguments,
-calls to other names, ``:=``, ...) is rejected by :func:`parse` with an :class:`ExpressionError`
-that quotes the offending part. Texts longer than :data:`MAX_LENGTH` characters or nested deeper
-than :data:`MAX_DEPTH` levels are rejected too.
+Anything else (attribute access, indexing, strings other than the arguments of ``correction``,
+lambdas, comprehensions, keyword arguments, calls to other names, ``:=``, ...) is rejected by
+:func:`parse` with an :class:`ExpressionError` that quotes the offending part. Texts longer
+than :data:`MAX_LENGTH` characters or nested deeper than :data:`MAX_DEPTH` levels are rejected
+too.
 """
 
 from __future__ import annotations
@@ -29,12 +35,15 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..errors import AsymscanError, ConfigError, DataError, ShapeError
 from . import hep
+
+if TYPE_CHECKING:
+    from .corrections import Corrections
 
 __all__ = (
     "FUNCTIONS",
@@ -53,7 +62,7 @@ MAX_DEPTH = 100
 """Deepest nesting of operations accepted (parentheses alone do not count)."""
 
 Kind = Literal["bool", "number", "unknown"]
-_Env = Mapping[str, np.ndarray]
+_Env = Mapping[str, Any]
 _Eval = Callable[[_Env], Any]
 
 
@@ -63,6 +72,11 @@ class ExpressionError(ConfigError):
 
 class UnknownColumnError(ExpressionError, DataError):
     """An expression reads a column that the data do not have (both a config and a data error)."""
+
+
+# where evaluate() puts the corrections for correction(...) calls; never a column name, since
+# column names cannot start with '__'
+_CORRECTIONS_KEY = "__corrections__"
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,6 +138,10 @@ _FUNCTIONS: dict[str, _Function] = {
         hep.delta_r, 4, 4, "delta_r(eta1, phi1, eta2, phi2)", "number"
     ),
     "mt": _Function(hep.mt, 4, 4, "mt(pt, phi, met, met_phi)", "number"),
+    # compiled by _Compiler._correction; the implementation is looked up in the environment
+    "correction": _Function(
+        lambda *args: None, 1, None, "correction('name', inputs...)", "number"
+    ),
 }
 
 FUNCTIONS: Mapping[str, str] = MappingProxyType(
@@ -240,6 +258,12 @@ class Expression:
         The expression as written.
     columns
         The names of the columns it reads.
+    corrections
+        The names of the corrections it calls with ``correction('name', ...)``.
+    correction_calls
+        One ``(name, strings)`` pair per call of ``correction``, in the order written: the
+        correction's name and the string literals among its arguments (e.g.
+        ``('electron_eff', ('nominal',))``).
     kind
         What it evaluates to as far as can be told without data: ``"bool"`` (a condition),
         ``"number"``, or ``"unknown"`` (e.g. a bare column name).
@@ -248,10 +272,20 @@ class Expression:
     pickle as their text, so they travel to worker processes.
     """
 
-    __slots__ = ("_canonical", "_evaluator", "columns", "kind", "text")
+    __slots__ = (
+        "_canonical",
+        "_evaluator",
+        "columns",
+        "correction_calls",
+        "corrections",
+        "kind",
+        "text",
+    )
 
     text: str
     columns: frozenset[str]
+    corrections: frozenset[str]
+    correction_calls: tuple[tuple[str, tuple[str, ...]], ...]
     kind: Kind
 
     def __init__(
@@ -261,12 +295,15 @@ class Expression:
         kind: Kind,
         evaluator: _Eval,
         canonical: str,
+        correction_calls: tuple[tuple[str, tuple[str, ...]], ...] = (),
     ) -> None:
         self.text = text
         self.columns = columns
         self.kind = kind
         self._evaluator = evaluator
         self._canonical = canonical
+        self.correction_calls = correction_calls
+        self.corrections = frozenset(name for name, _ in correction_calls)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -294,7 +331,9 @@ class Expression:
                 _unknown_columns_message(missing, names, self.text)
             )
 
-    def evaluate(self, columns: Mapping[str, Any]) -> np.ndarray:
+    def evaluate(
+        self, columns: Mapping[str, Any], corrections: Corrections | None = None
+    ) -> np.ndarray:
         """Evaluate on arrays of events.
 
         Parameters
@@ -302,6 +341,10 @@ class Expression:
         columns
             Column name -> array-like of numbers or booleans; every column read must be present,
             and those read must have the same shape. Other entries are ignored.
+        corrections
+            The corrections that ``correction('name', ...)`` calls evaluate
+            (:func:`asymscan.data.load_corrections`); needed only by expressions that call
+            ``correction``, ignored by the others.
 
         Returns
         -------
@@ -319,10 +362,27 @@ class Expression:
             A column is not numeric, or the columns read have different shapes.
         ExpressionError
             The operation is undefined for the data (e.g. ``&`` on non-boolean columns).
+        ConfigError
+            The expression calls ``correction`` but ``corrections`` is None, or a correction
+            call is wrong (unknown name, wrong inputs; see
+            :meth:`asymscan.data.Corrections.evaluate`). :class:`DataError` for corrections
+            that cannot be evaluated on the data or give non-positive or non-finite values.
         """
+        if self.corrections and corrections is None:
+            names = ", ".join(map(repr, sorted(self.corrections)))
+            msg = (
+                f"expression {_quote(self.text)} calls correction {names}, which needs the "
+                "correction files: add a [corrections] section with files = [...] to the "
+                "configuration (or pass corrections= to evaluate)"
+            )
+            raise ConfigError(msg)
         self.check_columns(columns.keys())
-        arrays = {name: _column(columns[name], name) for name in sorted(self.columns)}
+        arrays: dict[str, Any] = {
+            name: _column(columns[name], name) for name in sorted(self.columns)
+        }
         _check_same_shape(arrays, self.text)
+        if self.corrections:
+            arrays[_CORRECTIONS_KEY] = corrections
         with np.errstate(all="ignore"):
             try:
                 out = np.asarray(self._evaluator(arrays))
@@ -399,7 +459,12 @@ def parse(text: str, *, columns: Iterable[str] | None = None) -> Expression:
     evaluator, kind = compiler.compile(tree.body, 1)
     canonical = ast.dump(tree)
     expr = Expression(
-        text.strip(), frozenset(compiler.columns), kind, evaluator, canonical
+        text.strip(),
+        frozenset(compiler.columns),
+        kind,
+        evaluator,
+        canonical,
+        tuple(compiler.correction_calls),
     )
     if columns is not None:
         expr.check_columns(columns)
@@ -416,6 +481,7 @@ class _Compiler:
     def __init__(self, text: str) -> None:
         self.text = text
         self.columns: set[str] = set()
+        self.correction_calls: list[tuple[str, tuple[str, ...]]] = []
 
     def fail(self, node: ast.AST, what: str, advice: str = "") -> ExpressionError:
         segment = ast.get_source_segment(self.text, node)
@@ -588,12 +654,14 @@ class _Compiler:
         if n < function.min_args or (
             function.max_args is not None and n > function.max_args
         ):
+            plural = "s" if function.min_args != 1 else ""
             if function.max_args is None:
-                expected = f"at least {function.min_args} arguments"
+                expected = f"at least {function.min_args} argument{plural}"
             else:
-                plural = "s" if function.min_args != 1 else ""
                 expected = f"{function.min_args} argument{plural}"
             raise self.fail(node, f"{function.signature} takes {expected}, got {n}")
+        if name == "correction":
+            return self._correction(node, depth)
         compiled = [self.compile(a, depth + 1) for a in node.args]
         args = [c[0] for c in compiled]
         impl = function.impl
@@ -602,6 +670,42 @@ class _Compiler:
             branch_kinds = {compiled[1][1], compiled[2][1]}
             kind = branch_kinds.pop() if len(branch_kinds) == 1 else "unknown"
         return (lambda env: impl(*(a(env) for a in args))), kind
+
+    def _correction(self, node: ast.Call, depth: int) -> tuple[_Eval, Kind]:
+        """``correction('name', inputs...)``: string literals are allowed as its arguments only."""
+        first = node.args[0]
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            raise self.fail(
+                first,
+                "the first argument of correction('name', inputs...) must be the "
+                "correction's name in quotes",
+                "; e.g. correction('electron_eff', lep1_pt, abs(lep1_eta), 'nominal')",
+            )
+        name = first.value
+        if not name.strip():
+            raise self.fail(first, "empty correction name")
+        args: list[_Eval] = []
+        strings: list[str] = []
+        for arg in node.args[1:]:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                literal = arg.value
+                strings.append(literal)
+                args.append(lambda env, literal=literal: literal)
+            else:
+                args.append(self.compile(arg, depth + 1)[0])
+        self.correction_calls.append((name, tuple(strings)))
+        text = self.text
+
+        def correction(env: _Env) -> Any:
+            corrections = env[_CORRECTIONS_KEY]
+            values = [a(env) for a in args]
+            try:
+                return corrections.evaluate(name, *values)
+            except AsymscanError as err:
+                msg = f"{err} (in expression {_quote(text)})"
+                raise type(err)(msg) from err
+
+        return correction, "number"
 
 
 # --------------------------------------------------------------------------------------------

@@ -82,15 +82,16 @@ class NNTestResult:
     t_history: dict[int, float] | None = None
 
 
-def _events(x: Any, name: str, d: int | None = None) -> np.ndarray:
+def _events(x: Any, name: str, d: int | None = None, min_events: int = 2) -> np.ndarray:
     arr = np.asarray(x, dtype=float)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
         msg = f"{name} must have shape (N,) or (N, d), got shape {arr.shape}"
         raise ShapeError(msg)
-    if arr.shape[0] < 2:
-        msg = f"{name} has {arr.shape[0]} event(s); at least 2 are needed"
+    if arr.shape[0] < min_events:
+        verb = "is" if min_events == 1 else "are"
+        msg = f"{name} has {arr.shape[0]} event(s); at least {min_events} {verb} needed"
         raise DataError(msg)
     if arr.shape[1] < 1:
         msg = f"{name} has no observables (shape {arr.shape})"
@@ -465,9 +466,9 @@ class _Pair:
     n_b: float
 
 
-def _pooled(x_a: Any, x_b: Any, w_a: Any, w_b: Any) -> _Pair:
-    xa = _events(x_a, "x_a")
-    xb = _events(x_b, "x_b", xa.shape[1])
+def _pooled(x_a: Any, x_b: Any, w_a: Any, w_b: Any, min_events: int = 2) -> _Pair:
+    xa = _events(x_a, "x_a", min_events=min_events)
+    xb = _events(x_b, "x_b", xa.shape[1], min_events)
     wa = _event_weights(w_a, len(xa), "w_a")
     wb = _event_weights(w_b, len(xb), "w_b")
     return _Pair(
@@ -651,6 +652,18 @@ def pooled_tests(
     non-convex fit of a pair to another local optimum; for a fixed ``batch_size`` they are
     reproducible.
     """
+    return _pooled_tests(method, pairs, weights, batch_size, options, 2)
+
+
+def _pooled_tests(
+    method: Literal["symmetrized", "delta"],
+    pairs: Sequence[tuple[Any, Any]],
+    weights: Sequence[tuple[Any, Any]] | None,
+    batch_size: int,
+    options: FitOptions | None,
+    min_events: int,
+) -> list[NNTestResult]:
+    """:func:`pooled_tests`, with samples of at least ``min_events`` events."""
     if method not in _KINDS:
         msg = f"method must be 'symmetrized' or 'delta', got {method!r}"
         raise ConfigError(msg)
@@ -671,7 +684,7 @@ def pooled_tests(
     out: list[NNTestResult] = []
     for lo in range(0, len(pairs), batch_size):
         chunk = [
-            _pooled(xa, xb, wa, wb)
+            _pooled(xa, xb, wa, wb, min_events)
             for (xa, xb), (wa, wb) in zip(
                 pairs[lo : lo + batch_size], weights[lo : lo + batch_size], strict=True
             )
@@ -754,7 +767,9 @@ class PooledStatistic:
 
     Picklable (it runs on process pools and Dask), and with :meth:`many` for the batched
     fits used by :func:`asymscan.calibrate.permutation_null` and
-    :func:`~asymscan.calibrate.toy_null`.
+    :func:`~asymscan.calibrate.toy_null`. Weighted events: ``statistic(x_a, x_b, w_a=...,
+    w_b=...)`` and ``many(pairs, weights=[(w_a, w_b), ...])``, one weight per event, as
+    :func:`symmetrized_test` takes them.
 
     Attributes
     ----------
@@ -774,17 +789,71 @@ class PooledStatistic:
     batch_size: int = 16
     threads: int | None = None
 
-    def __call__(self, x_a: Any, x_b: Any) -> float:
-        return float(self.many([(x_a, x_b)])[0])
+    def __call__(
+        self, x_a: Any, x_b: Any, *, w_a: Any = None, w_b: Any = None
+    ) -> float:
+        """``t`` of one pair, with optional per-event weights (as :meth:`many`)."""
+        return float(self.many([(x_a, x_b)], weights=[(w_a, w_b)])[0])
 
-    def many(self, pairs: Sequence[tuple[Any, Any]]) -> np.ndarray:
-        """``t`` of every ``(x_a, x_b)`` pair."""
-        return np.array([r.t for r in self.results(pairs)])
+    def many(
+        self,
+        pairs: Sequence[tuple[Any, Any]],
+        weights: Sequence[tuple[Any, Any]] | None = None,
+    ) -> np.ndarray:
+        """``t`` of every ``(x_a, x_b)`` pair, each with its ``(w_a, w_b)`` weights if given.
 
-    def results(self, pairs: Sequence[tuple[Any, Any]]) -> list[NNTestResult]:
-        """The full result of every ``(x_a, x_b)`` pair."""
+        A pair whose A or B has no events (or only zero weights), as a relabelling with
+        label-dependent weights can draw (:func:`asymscan.calibrate.permutation_null`), has
+        ``t = 0`` without a fit: that is the statistic's exact value (with ``N_A = 0`` the
+        loss of ``f`` is 0 for every ``f`` and that of ``g`` is minimal at ``g = 0``; the
+        cross-entropy is that of the null). A sample of one event is fitted.
+        """
+        weights = _weight_pairs(weights, len(pairs))
+        t = np.zeros(len(pairs))
+        fitted = [
+            k
+            for k, ((xa, xb), (wa, wb)) in enumerate(zip(pairs, weights, strict=True))
+            if not (_vacuous(xa, wa) or _vacuous(xb, wb))
+        ]
+        if fitted:
+            results = self.results(
+                [pairs[k] for k in fitted], weights=[weights[k] for k in fitted]
+            )
+            t[fitted] = [r.t for r in results]
+        return t
+
+    def results(
+        self,
+        pairs: Sequence[tuple[Any, Any]],
+        weights: Sequence[tuple[Any, Any]] | None = None,
+    ) -> list[NNTestResult]:
+        """The full result of every ``(x_a, x_b)`` pair (each sample needs an event, and
+        weights as :func:`symmetrized_test` takes them)."""
         if self.threads is not None:
             require("torch").set_num_threads(self.threads)
-        return pooled_tests(
-            self.method, pairs, batch_size=self.batch_size, options=self.options
+        return _pooled_tests(
+            self.method,
+            pairs,
+            _weight_pairs(weights, len(pairs)),
+            self.batch_size,
+            self.options,
+            1,
         )
+
+
+def _weight_pairs(
+    weights: Sequence[tuple[Any, Any]] | None, n: int
+) -> list[tuple[Any, Any]]:
+    if weights is None:
+        return [(None, None)] * n
+    if len(weights) != n:
+        msg = f"{len(weights)} weight pairs for {n} sample pairs"
+        raise ShapeError(msg)
+    return list(weights)
+
+
+def _vacuous(x: Any, w: Any) -> bool:
+    """No events, or only zero weights."""
+    if len(np.asarray(x)) == 0:
+        return True
+    return w is not None and bool(np.all(np.asarray(w, dtype=float) == 0))

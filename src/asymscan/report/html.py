@@ -29,20 +29,68 @@ def _fmt(x: Any, spec: str = ".3g") -> str:
 
 
 def _regions(regions: list[dict]) -> str:
-    head = "<tr><th>rank</th><th>selection</th><th>observables</th><th>window</th><th>N<sub>&sigma;</sub></th><th>A</th><th>B</th><th>local p</th><th>global p</th></tr>"
+    names = list(regions[0].get("systematics", {})) if regions else []
+    syst = "".join(f"<th>{escape(n)}</th>" for n in names)
+    if names:
+        syst = f"<th>stat. only</th>{syst}"
+    head = (
+        "<tr><th>rank</th><th>selection</th><th>observables</th><th>window</th>"
+        f"<th>N<sub>&sigma;</sub></th>{syst}<th>A</th><th>B</th><th>local p</th>"
+        "<th>global p</th></tr>"
+    )
     rows = []
     for r in regions:
         sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
         win = "; ".join(
-            f"{o} &isin; [{lo:g}, {hi:g})" for o, (lo, hi) in r["window"].items()
+            f"{escape(o)} &isin; [{lo:g}, {hi:g})"
+            for o, (lo, hi) in r["window"].items()
         )
+        parts = ""
+        if names:
+            parts = f"<td>{r['nsigma_stat']:+.2f}</td>" + "".join(
+                f"<td>&plusmn;{abs(r['systematics'][n]):.2f}</td>" for n in names
+            )
         rows.append(
             f"<tr><td>{r['rank']}</td><td class=l>{escape(sel)}</td>"
             f"<td class=l>{escape(' vs '.join(r['observables']))}</td><td class=l>{win}</td>"
-            f"<td>{r['nsigma']:+.2f}</td><td>{r['n_a']:g}</td><td>{r['n_b']:g}</td>"
+            f"<td>{r['nsigma']:+.2f}</td>{parts}<td>{r['n_a']:.4g}</td><td>{r['n_b']:.4g}</td>"
             f"<td>{_fmt(r['local_p'])}</td><td>{_fmt(r['global_p'])}</td></tr>"
         )
-    return f"<table>{head}{''.join(rows)}</table>"
+    note = ""
+    if names:
+        note = (
+            "<p>N<sub>&sigma;</sub> includes the systematics as Gaussian nuisances; "
+            "<i>stat. only</i> leaves them out, and each systematic's column is the shift "
+            "of the stat.-only N<sub>&sigma;</sub> for a 1&sigma; pull of it.</p>"
+        )
+    return f"{note}<table>{head}{''.join(rows)}</table>"
+
+
+def _corrections(c: dict | None) -> str:
+    """What the scan corrected with, or nothing for an uncorrected scan."""
+    if not c or not (c["weight_a"] or c["weight"] or c["normalize"] != "none"):
+        return ""
+    items = []
+    if c["files"]:
+        files = ", ".join(f"<code>{escape(Path(f).name)}</code>" for f in c["files"])
+        items.append(f"efficiency maps: {files}")
+    for key in ("weight", "weight_a", "weight_b"):
+        if c[key]:
+            items.append(f"{key} = <code>{escape(c[key])}</code>")
+    for s in c["systematics"]:
+        items.append(
+            f"systematic <b>{escape(s['name'])}</b>: correction "
+            f"<code>{escape(s['correction'])}</code>, {escape(s['nominal'])} &rarr; "
+            f"{escape(s['up'])} / {escape(s['down'])}"
+        )
+    if c["normalize"] != "none":
+        items.append(f"A scaled to the total of B ({escape(c['normalize'])})")
+    lis = "".join(f"<li>{i}</li>" for i in items)
+    return (
+        "<h2>Corrections</h2><p>Histograms are corrected: each event carries the weight "
+        "of its label.</p>"
+        f"<ul>{lis}</ul>"
+    )
 
 
 def _followup(rows: list[dict]) -> str:
@@ -126,6 +174,7 @@ def write_report(
 N<sub>&sigma;</sub> &gt; 0 means B is in excess. Local p-values are two-sided and asymptotic (standard normal);
 global p-values count the toys whose maximum over all windows and histograms is at least as large, (k+1)/(n+1).</p>
 <div class=box>{verdict}</div>
+{_corrections(results.get("corrections"))}
 <h2>Regions of interest</h2>{_regions(results["regions"])}
 {_followup(results.get("followup", []))}
 <h2>Look-elsewhere calibration</h2><img src="{escape(figures["toys"].name)}" alt="toys">

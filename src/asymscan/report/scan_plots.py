@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import matplotlib as mpl
 import numpy as np
 
+from ..calibrate.exchange import histogram_inputs
 from .plots import figure
 
 if TYPE_CHECKING:
@@ -35,10 +36,11 @@ def plot_region(result: ScanResult, region: dict, path: Path) -> None:
     import mplhep as hep
 
     h: Histogram = result.cells.histograms[region["histogram"]]
-    obs = result.cells.observed()
-    a, b = h.bins(obs["a"]), h.bins(obs["b"])
-    var_a = None if obs["var_a"] is None else h.bins(obs["var_a"])
-    var_b = None if obs["var_b"] is None else h.bins(obs["var_b"])
+    cells = result.cells
+    inputs = histogram_inputs(
+        cells, cells.sums(cells.n_a), h, result.config.scan.normalize
+    )
+    a, b, var_a, var_b = (inputs[k] for k in ("a", "b", "var_a", "var_b"))
     sig = _bin_significance(a, b, var_a, var_b)
     window = [region["window"][o] for o in h.observables]
     if h.ndim == 1:
@@ -52,7 +54,7 @@ def plot_region(result: ScanResult, region: dict, path: Path) -> None:
             hep.histplot(sig, edges, ax=bottom, histtype="fill", color="#7a7a7a")
             for ax in (top, bottom):
                 ax.axvspan(*window[0], color="#fff176", alpha=0.5, zorder=0)
-            top.set_ylabel("events")
+            top.set_ylabel("events" if cells.weights is None else "corrected events")
             top.legend()
             top.set_title(_title(region), fontsize=12)
             bottom.set_ylabel(r"$(B-A)/\sigma$")

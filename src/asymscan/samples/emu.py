@@ -19,6 +19,7 @@ from ..errors import ConfigError, DataError
 from ..generate.detector import COLUMNS
 from ..generate.processes import BACKGROUNDS, SIGNALS
 from ._pools import PoolInfo, find_pools, read_table
+from .detector import EFFICIENCY_COLUMNS, REALISTIC, Detector
 
 __all__ = ("SIGNAL_CHANNELS", "PoolSummary", "available_lumi", "emu", "pool_summary")
 
@@ -29,6 +30,9 @@ SIGNAL_CHANNELS: dict[str, tuple[str, ...]] = {
     "taumu": tuple(n for n in SIGNALS if n.endswith("_taumu")),
     "taue": tuple(n for n in SIGNALS if n.endswith("_taue")),
 }
+
+#: The detectors :func:`emu` knows by name (``None`` is ``"ideal"``).
+DETECTORS = ("ideal", "realistic")
 
 _KEY = ("shard", "event")
 _ALL_COLUMNS = ("shard", *COLUMNS)
@@ -58,6 +62,18 @@ def _columns(columns: Sequence[str] | None) -> tuple[str, ...]:
     return (*_KEY, *(c for c in columns if c not in _KEY))
 
 
+def _detector(detector: str | Detector | None) -> Detector | None:
+    if detector is None or isinstance(detector, Detector):
+        return detector
+    if isinstance(detector, str) and detector in DETECTORS:
+        return None if detector == "ideal" else REALISTIC
+    msg = (
+        f"unknown detector {detector!r}; choose None, one of {', '.join(map(repr, DETECTORS))}, "
+        "or an asymscan.samples.Detector"
+    )
+    raise ConfigError(msg)
+
+
 def emu(
     lumi: float = 20.0,
     signal: str | Sequence[str] | None = None,
@@ -67,6 +83,7 @@ def emu(
     *,
     columns: Sequence[str] | None = None,
     shuffle: bool = True,
+    detector: str | Detector | None = None,
 ) -> dict[str, np.ndarray]:
     """Draw a unit-weight e-mu data set for a luminosity (and an LFV Higgs signal).
 
@@ -115,6 +132,18 @@ def emu(
         ``shard`` and ``event`` are always included.
     shuffle
         Shuffle the rows (otherwise they are grouped by pool, in pool order).
+    detector
+        ``None`` or ``"ideal"``: the pools as generated, electrons and muons found alike
+        (exactly the events drawn before this option existed, for the same ``rng``).
+        ``"realistic"`` (:data:`asymscan.samples.REALISTIC`) or a
+        :class:`~asymscan.samples.Detector` (e.g. from
+        :func:`~asymscan.samples.realistic_detector`): after the draw above, each event is kept
+        independently with probability its true event efficiency,
+        :meth:`Detector.event_efficiency` (electron = lep1 if ``lead_flavour == 11``, else
+        lep2), using the same generator. Thinning keeps the yields Poisson and the events
+        distinct, but the e-mu and mu-e samples now differ: the electron is the soft lepton
+        in mu-e, and electrons are found less efficiently than muons at low pT. The columns
+        the efficiency needs are read even when ``columns`` leaves them out (and then dropped).
 
     Returns
     -------
@@ -131,7 +160,7 @@ def emu(
         names the pool and the largest luminosity and BR it serves).
     ConfigError
         For a negative luminosity, a BR outside [0, 1], a BR without a signal, or an unknown
-        signal or column.
+        signal, column or detector.
 
     References
     ----------
@@ -142,6 +171,7 @@ def emu(
     --------
     >>> data = emu(20.0, signal="taumu", branching_ratio=1e-3, rng=1)  # doctest: +SKIP
     >>> a = data["lead_flavour"] == 11  # e-mu sample  # doctest: +SKIP
+    >>> real = emu(20.0, rng=1, detector="realistic")  # doctest: +SKIP
     """
     if not lumi >= 0:
         msg = f"lumi must be >= 0 fb^-1, got {lumi}"
@@ -156,7 +186,13 @@ def emu(
             f"{' or '.join(repr(c) for c in SIGNAL_CHANNELS)}"
         )
         raise ConfigError(msg)
+    det = _detector(detector)
     cols = _columns(columns)
+    read = (
+        cols
+        if det is None
+        else (*cols, *(c for c in EFFICIENCY_COLUMNS if c not in cols))
+    )
     infos = find_pools(pools, (*BACKGROUNDS, *sig))
     expected = {n: info.expected(lumi, branching_ratio) for n, info in infos.items()}
     too_small = [n for n in infos if expected[n] > infos[n].n_selected]
@@ -178,15 +214,19 @@ def emu(
             )
             n_draw = info.n_selected
         idx = np.sort(gen.choice(info.n_selected, size=n_draw, replace=False))
-        tables.append(read_table(info, cols).take(idx))
+        tables.append(read_table(info, read).take(idx))
         names.append(name)
         counts.append(n_draw)
 
     import pyarrow as pa
 
     table = pa.concat_tables(tables)
-    data = {c: table.column(c).to_numpy() for c in cols}
+    data = {c: table.column(c).to_numpy() for c in read}
     data["process"] = np.repeat(np.array(names), counts)
+    if det is not None:
+        data, counts = _thin(data, det, gen, counts)
+        # drop the columns read only for the efficiency
+        data = {k: data[k] for k in (*cols, "process")}
     if shuffle:
         perm = gen.permutation(len(data["process"]))
         data = {k: v[perm] for k, v in data.items()}
@@ -199,6 +239,31 @@ def emu(
         ", ".join(f"{n} {c}" for n, c in zip(names, counts, strict=True)),
     )
     return data
+
+
+def _thin(
+    data: dict[str, np.ndarray],
+    det: Detector,
+    gen: np.random.Generator,
+    counts: list[int],
+) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Keep each event with probability its true efficiency (rows grouped by pool, ``counts``)."""
+    eff = det.event_efficiency(data)
+    keep = gen.random(len(eff)) < eff
+    drawn = len(keep)
+    kept_counts = [int(k.sum()) for k in np.split(keep, np.cumsum(counts)[:-1])]
+    flavour = data["lead_flavour"]
+    a, b = flavour == 11, flavour == 13
+    log.info(
+        "detector %s: kept %d of %d events (%.4f; e-mu %.4f, mu-e %.4f)",
+        det.description or "(custom)",
+        int(keep.sum()),
+        drawn,
+        keep.mean() if drawn else float("nan"),
+        keep[a].mean() if a.any() else float("nan"),
+        keep[b].mean() if b.any() else float("nan"),
+    )
+    return {k: v[keep] for k, v in data.items()}, kept_counts
 
 
 def _refusal(

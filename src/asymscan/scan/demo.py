@@ -3,13 +3,16 @@
 The symmetry is e <-> mu: sample A is e-mu (leading lepton an electron), sample B mu-e. The
 signal H -> tau mu, tau -> e nu nu mostly has a prompt, hard muon, so it lands in B, near
 m_coll ~ 125 GeV. The demo's settings (20 fb^-1, H -> tau mu at BR = 2%, 1000 toys) are
-``asymscan.cli.scan.DEMO``. Everything the scan needs is written beside its results: the events
-(``demo_events.parquet``) and the configuration (``demo.toml``), so the demo can be rerun with
-``asymscan scan``.
+``asymscan.cli.scan.DEMO``. With a realistic detector (``--detector realistic``) electrons
+and muons are found with different efficiencies, and the scan corrects with the shipped maps
+and their systematics. Everything the scan needs is written beside its results: the events
+(``demo_events.parquet``), the configuration (``demo.toml``) and, when corrected, the efficiency
+maps, so the demo can be rerun with ``asymscan scan``.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +32,22 @@ _OBSERVABLES = (
 
 
 def demo_config(
-    events_path: str | Path, *, toys: int, seed: int, followup: bool = False
+    events_path: str | Path,
+    *,
+    toys: int,
+    seed: int,
+    followup: bool = False,
+    corrections: bool = False,
+    corrections_file: str | Path | None = None,
 ) -> dict[str, Any]:
     """The demo's configuration as a dictionary (the content of ``demo.toml``).
 
     ``followup`` turns on the neural follow-up of the top regions (``[followup] nn``).
+    ``corrections`` corrects for the realistic detector: the shipped efficiency maps
+    (``[corrections]``), per-label weights (``weight_a``, ``weight_b``) and the maps'
+    uncertainties as systematics (:data:`asymscan.samples.REALISTIC_WEIGHTS`,
+    :data:`asymscan.samples.REALISTIC_SYSTEMATICS`), read from ``corrections_file``
+    (default the shipped :data:`asymscan.samples.REALISTIC_EFFICIENCIES`).
     """
     data: dict[str, Any] = {
         "data": {"paths": [str(events_path)]},
@@ -65,6 +79,17 @@ def demo_config(
     }
     if followup:
         data["followup"] = {"nn": True, "seed": seed}
+    if corrections:
+        from ..samples import (
+            REALISTIC_EFFICIENCIES,
+            REALISTIC_SYSTEMATICS,
+            REALISTIC_WEIGHTS,
+        )
+
+        files = [str(corrections_file or REALISTIC_EFFICIENCIES)]
+        data["corrections"] = {"files": files}
+        data["symmetry"] |= dict(REALISTIC_WEIGHTS)
+        data["systematics"] = [dict(s) for s in REALISTIC_SYSTEMATICS]
     return data
 
 
@@ -75,8 +100,10 @@ def demo_events(
     branching_ratio: float,
     seed: int,
     pools: str | Path | None = None,
+    detector: Any = None,
 ) -> dict:
-    """Events of the demo: ``asymscan.samples.emu`` at ``lumi`` with the signal injected."""
+    """Events of the demo: ``asymscan.samples.emu`` at ``lumi`` with the signal injected,
+    seen by ``detector`` (None: electrons and muons alike; ``"realistic"``)."""
     from ..samples import emu
 
     return emu(
@@ -85,6 +112,7 @@ def demo_events(
         branching_ratio=branching_ratio if signal else 0.0,
         rng=seed,
         pools=pools,
+        detector=detector,
     )
 
 
@@ -107,14 +135,14 @@ def _toml(data: dict[str, Any]) -> str:
         return repr(v)
 
     lines = []
-    for table in ("data", "symmetry", "scan", "followup"):
+    for table in ("data", "corrections", "symmetry", "scan", "followup"):
         if table not in data:
             continue
         lines.append(f"[{table}]")
         lines += [f"{k} = {value(v)}" for k, v in data[table].items()]
         lines.append("")
-    for array in ("selections", "observables"):
-        for entry in data[array]:
+    for array in ("selections", "observables", "systematics"):
+        for entry in data.get(array, []):
             lines.append(f"[[{array}]]")
             lines += [f"{k} = {value(v)}" for k, v in entry.items()]
             lines.append("")
@@ -122,18 +150,39 @@ def _toml(data: dict[str, Any]) -> str:
 
 
 def write_demo_inputs(
-    events: dict, out: str | Path, *, toys: int, seed: int, followup: bool = False
+    events: dict,
+    out: str | Path,
+    *,
+    toys: int,
+    seed: int,
+    followup: bool = False,
+    corrections: bool = False,
 ) -> tuple[Config, Path]:
     """Write ``demo_events.parquet`` and ``demo.toml`` into ``out``; returns the config and its path.
 
-    ``followup`` turns on the neural follow-up (``[followup] nn = true``).
+    ``followup`` turns on the neural follow-up (``[followup] nn = true``), ``corrections``
+    the realistic detector's corrections and systematics (:func:`demo_config`).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     events_path = out / "demo_events.parquet"
     with atomic_path(events_path) as tmp:
         pq.write_table(pa.table(events), tmp)
-    data = demo_config(events_path.name, toys=toys, seed=seed, followup=followup)
+    maps = None
+    if corrections:  # a copy beside the results, so that demo.toml reruns as it ran
+        from ..samples import REALISTIC_EFFICIENCIES
+
+        maps = out / REALISTIC_EFFICIENCIES.name
+        with atomic_path(maps) as tmp:
+            shutil.copyfile(REALISTIC_EFFICIENCIES, tmp)
+    data = demo_config(
+        events_path.name,
+        toys=toys,
+        seed=seed,
+        followup=followup,
+        corrections=corrections,
+        corrections_file=None if maps is None else maps.name,
+    )
     config_path = out / "demo.toml"
     with atomic_path(config_path) as tmp:
         tmp.write_text(_toml(data))

@@ -10,7 +10,14 @@ not chi2).
 
 The test looks at the whole selection in its observables, not only at the region's window:
 it asks whether A and B differ anywhere there, with no trial factor from the window choice.
-Events are unweighted: a configuration with ``data.weight`` is refused.
+
+Weighted events (``data.weight``, ``[symmetry] weight_a``/``weight_b``) are tested with their
+nominal weights (:func:`asymscan.scan.weights.event_weights`, columns w_a and w_b): each event
+of A carries w_a and each of B w_b in the fit, and the permutations are the weighted ones of
+:func:`~asymscan.calibrate.permutation_null` (label-dependent weights: each event relabelled A
+with probability w_b / (w_a + w_b) and weighted by its new label; label-independent ones: N_A
+fixed, each event keeping its weight). Systematics (``[[systematics]]``) are not part of the
+neural test: it uses the nominal corrections only, and its rows say so (``weights``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from ..errors import ConfigError
 from ..nn.statistics import FitOptions, PooledStatistic, symmetrized_test
 from .layout import category_index, observable_values, split_events
 from .source import Events, map_events
+from .weights import event_weights, is_weighted
 
 __all__ = (
     "PERMUTATION_BATCH",
@@ -44,25 +52,35 @@ PERMUTATION_BATCH = 4
 Target = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
 """A followed-up (selection as (family, category) pairs, observables)."""
 
+Sample = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""The events of a target: values ``(n, d)``, is-A ``(n,)``, and the nominal weights
+``(n, 2)`` ``[w_a, w_b]`` (None for an unweighted configuration)."""
+
+NOMINAL_WEIGHTS = "nominal corrections (w_a, w_b)"
+"""The ``weights`` of a row with label-dependent weights (``weight_a``/``weight_b``)."""
+
+EVENT_WEIGHTS = "data.weight"
+"""The ``weights`` of a row with label-independent weights (``data.weight`` alone)."""
+
 
 def check_followup(config: Config) -> None:
-    """Raise if the follow-up cannot run: weighted events, or torch missing.
+    """Raise if the follow-up cannot run: torch missing.
+
+    Weighted configurations are tested with their nominal weights (see the module).
 
     Raises
     ------
-    ConfigError
-        ``data.weight`` is set: the neural test is run on unweighted events only.
     ModuleNotFoundError
         torch is not installed (``pip install 'asymscan[nn]'``).
     """
-    if config.data.weight is not None:
-        msg = (
-            f"the neural follow-up runs the symmetrized test on unweighted events only, "
-            f"but data.weight = {config.data.weight.text!r} is set; remove data.weight "
-            "or set followup.nn = false"
-        )
-        raise ConfigError(msg)
     require("torch")
+
+
+def _weights_note(config: Config) -> str | None:
+    """The row's ``weights``: which weights the test used, None when unweighted."""
+    if config.symmetry.weight_a is not None:
+        return NOMINAL_WEIGHTS
+    return EVENT_WEIGHTS if config.data.weight is not None else None
 
 
 def followup_targets(
@@ -109,18 +127,27 @@ def followup_targets(
     return out
 
 
+def _empty(names: tuple[str, ...], weighted: bool) -> Sample:
+    return (
+        np.empty((0, len(names))),
+        np.empty(0, dtype=bool),
+        np.empty((0, 2)) if weighted else None,
+    )
+
+
 def _chunk_samples(
     chunk: Mapping[str, np.ndarray], config: Config, targets: list[Target]
-) -> list[tuple[np.ndarray, np.ndarray]]:
+) -> list[Sample]:
     """Per target: the values ``(m, d)`` of a chunk's events in its selection with every
-    observable inside its range, and whether each is in A (a pure function, run anywhere)."""
-    empty = [
-        (np.empty((0, len(names))), np.empty(0, dtype=bool)) for _, names in targets
-    ]
+    observable inside its range, whether each is in A, and their nominal weights ``(m, 2)``
+    ``[w_a, w_b]`` or None (a pure function, run anywhere)."""
+    weighted = is_weighted(config)
     if not chunk or len(next(iter(chunk.values()))) == 0:
-        return empty
+        return [_empty(names, weighted) for _, names in targets]
     is_a, sub = split_events(chunk, config)
     m = len(is_a)
+    columns = event_weights(sub, config, m)
+    weights = None if columns is None else columns[:, :2]
     families = {f.name: f for f in config.selections}
     obs = {o.name: o for o in config.observables}
     index: dict[str, np.ndarray] = {}
@@ -138,7 +165,7 @@ def _chunk_samples(
                 values[name] = (x, inside)
             keep &= values[name][1]
         x = np.stack([values[n][0][keep] for n in names], axis=1)
-        out.append((x, is_a[keep]))
+        out.append((x, is_a[keep], None if weights is None else weights[keep]))
     return out
 
 
@@ -148,44 +175,64 @@ def collect_samples(
     events: Events | None = None,
     *,
     executor: Executor | None = None,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The events of every target, unbinned: ``(x (n, d), is_a (n,))`` per target.
+) -> list[Sample]:
+    """The events of every target, unbinned: ``(x (n, d), is_a (n,), weights)`` per target.
 
-    ``events`` and ``executor`` as for the scan (:func:`asymscan.scan.run_scan`): the files
-    are read in work items on the executor, in file order.
+    ``weights`` is ``(n, 2)``, the nominal ``[w_a, w_b]`` of each event (the weight if it is
+    in A and if it is in B, :func:`asymscan.scan.weights.event_weights`), or None for an
+    unweighted configuration. ``events`` and ``executor`` as for the scan
+    (:func:`asymscan.scan.run_scan`): the files are read in work items on the executor, in
+    file order.
     """
-    parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in targets]
+    parts: list[list[Sample]] = [[] for _ in targets]
     for chunk in map_events(
         _chunk_samples, config, events, args=(targets,), executor=executor
     ):
         for k, part in enumerate(chunk):
             parts[k].append(part)
-    out = []
+    weighted = is_weighted(config)
+    out: list[Sample] = []
     for (_, names), part in zip(targets, parts, strict=True):
         if not part:
-            out.append((np.empty((0, len(names))), np.empty(0, dtype=bool)))
+            out.append(_empty(names, weighted))
             continue
+        weights = [p[2] for p in part]
         out.append(
-            (np.concatenate([p[0] for p in part]), np.concatenate([p[1] for p in part]))
+            (
+                np.concatenate([p[0] for p in part]),
+                np.concatenate([p[1] for p in part]),
+                None if weights[0] is None else np.concatenate(weights),
+            )
         )
     return out
 
 
 def _subsample(
-    x: np.ndarray, is_a: np.ndarray, max_events: int, seed: np.random.SeedSequence
-) -> tuple[np.ndarray, np.ndarray, bool]:
+    x: np.ndarray,
+    is_a: np.ndarray,
+    max_events: int,
+    seed: np.random.SeedSequence,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, bool]:
     """A uniform random subset of ``max_events`` events (without replacement, in their
-    original order, each with its label), or all of them when there are not more."""
+    original order, each with its label and weights), or all of them when there are not
+    more. Returns ``(x, is_a, weights, subsampled)``."""
     if len(x) <= max_events:
-        return x, is_a, False
+        return x, is_a, weights, False
     keep = np.sort(
         np.random.default_rng(seed).choice(len(x), max_events, replace=False)
     )
-    return x[keep], is_a[keep], True
+    return x[keep], is_a[keep], None if weights is None else weights[keep], True
 
 
 def _row(
-    rank: int, target: Target, n_selected: int, n_a: int, n_b: int, subsampled: bool
+    rank: int,
+    target: Target,
+    n_selected: int,
+    n_a: int,
+    n_b: int,
+    subsampled: bool,
+    weights: str | None,
 ) -> dict[str, Any]:
     selection, names = target
     return {
@@ -196,6 +243,7 @@ def _row(
         "n_a": n_a,
         "n_b": n_b,
         "subsampled": subsampled,
+        "weights": weights,
     }
 
 
@@ -239,14 +287,16 @@ def run_followup(
     selection with every observable inside its range are collected unbinned (an ``(n, d)``
     array for A and for B, by the symmetry expressions). With more than
     ``followup.max_events`` of them, a uniform random subset of that many is drawn without
-    replacement, each event keeping its label. The test is run unweighted. This function runs
-    whatever ``followup.nn`` says; the scan calls it when ``followup.nn`` is true.
+    replacement, each event keeping its label and weights. Weighted events are tested with
+    their nominal weights, w_a for A's events and w_b for B's, and calibrated by the weighted
+    permutations (see the module; systematics are not included). This function runs whatever
+    ``followup.nn`` says; the scan calls it when ``followup.nn`` is true.
 
     Parameters
     ----------
     config
         The scan's configuration; ``followup`` gives the regions, permutations, event cap and
-        seed. ``data.weight`` must not be set.
+        seed; ``data.weight``, ``symmetry.weight_a``/``weight_b`` the weights.
     regions
         The scan's ranked regions (``ScanResult.regions``: ``rank``, ``selection``
         ``{family: category}``, ``observables`` ``[names]``, ...).
@@ -266,7 +316,9 @@ def run_followup(
     list of dict
         One per followed-up region, in rank order: ``rank``, ``selection``,
         ``observables``, ``n_selected`` (A+B events of the selection in range), ``n_a``,
-        ``n_b`` (tested), ``subsampled``, ``t``, ``dof``, ``chi2_p_value``, ``chi2_z``,
+        ``n_b`` (events tested), ``subsampled``, ``weights`` (None: unweighted;
+        ``"nominal corrections (w_a, w_b)"``: label-dependent weights; ``"data.weight"``:
+        label-independent ones), ``t``, ``dof``, ``chi2_p_value``, ``chi2_z``,
         ``converged``, ``permutation_p_value`` ((k + 1)/(n + 1)), ``permutation_p_value_error``,
         ``permutation_z``, ``permutations``, and ``skipped`` (None, or why the test was not
         run: fewer than 2 events in A or in B; the test's numbers are then None).
@@ -274,8 +326,9 @@ def run_followup(
     Raises
     ------
     ConfigError
-        Weighted events (``data.weight``), or regions naming selections or observables
-        that the configuration lacks.
+        Regions naming selections or observables that the configuration lacks.
+    DataError
+        Weights that are not finite, or label-dependent weights that are not positive.
     """
     check_followup(config)
     settings = config.followup
@@ -289,23 +342,27 @@ def run_followup(
     seeds = np.random.SeedSequence(settings.seed).spawn(len(targets))
     torch = require("torch")
     threads = torch.get_num_threads()
+    note = _weights_note(config)
     rows = []
     try:
-        for k, ((rank, target), (x, is_a)) in enumerate(
+        for k, ((rank, target), (x, is_a, w)) in enumerate(
             zip(targets, samples, strict=True)
         ):
             sub_seed, perm_seed = seeds[k].spawn(2)
-            x_used, is_a, subsampled = _subsample(
-                x, is_a, settings.max_events, sub_seed
+            x_used, is_a, w, subsampled = _subsample(
+                x, is_a, settings.max_events, sub_seed, w
             )
             x_a, x_b = x_used[is_a], x_used[~is_a]
-            row = _row(rank, target, len(x), len(x_a), len(x_b), subsampled)
+            w_a, w_b = (None, None) if w is None else (w[is_a], w[~is_a])
+            row = _row(rank, target, len(x), len(x_a), len(x_b), subsampled, note)
 
             def update(d: int, n: int, done: int = n_perm * k) -> None:
                 if progress:
                     progress(done + d, total)
 
-            row |= _test(x_a, x_b, options, n_perm, perm_seed, executor, update)
+            row |= _test(
+                (x_a, x_b), (w_a, w_b), options, n_perm, perm_seed, executor, update
+            )
             rows.append(row)
     finally:
         torch.set_num_threads(threads)
@@ -313,8 +370,8 @@ def run_followup(
 
 
 def _test(
-    x_a: np.ndarray,
-    x_b: np.ndarray,
+    samples: tuple[np.ndarray, np.ndarray],
+    weights: tuple[np.ndarray | None, np.ndarray | None],
     options: FitOptions,
     n_perm: int,
     seed: np.random.SeedSequence,
@@ -322,7 +379,12 @@ def _test(
     progress: Callable[[int, int], None],
 ) -> dict[str, Any]:
     """The symmetrized test of A and B and its permutation calibration, as a row's numbers
-    (all None, with the reason in ``skipped``, when A or B has fewer than 2 events)."""
+    (all None, with the reason in ``skipped``, when A or B has fewer than 2 events).
+
+    ``weights`` are ``(n, 2)`` ``[w_a, w_b]`` per event of A and of B, or None: the test
+    weights A's events by w_a and B's by w_b."""
+    x_a, x_b = samples
+    w_a, w_b = weights
     if len(x_a) < 2 or len(x_b) < 2:
         progress(n_perm, n_perm)
         return dict.fromkeys(_TEST_KEYS) | {
@@ -333,7 +395,13 @@ def _test(
             ),
         }
     require("torch").set_num_threads(1)
-    res = symmetrized_test(x_a, x_b, **_fields(options))
+    res = symmetrized_test(
+        x_a,
+        x_b,
+        w_a=None if w_a is None else w_a[:, 0],
+        w_b=None if w_b is None else w_b[:, 1],
+        **_fields(options),
+    )
     statistic = PooledStatistic(
         method="symmetrized", options=options, batch_size=PERMUTATION_BATCH, threads=1
     )
@@ -341,6 +409,8 @@ def _test(
         statistic,
         x_a,
         x_b,
+        weights_a=w_a,
+        weights_b=w_b,
         n_permutations=n_perm,
         seed=seed,
         executor=executor,

@@ -21,6 +21,8 @@ def _regions_table(regions: list[dict]) -> pa.Table:
         "observables": [r["observables"] for r in regions],
         "window": [json.dumps(r["window"]) for r in regions],
         "nsigma": [r["nsigma"] for r in regions],
+        "nsigma_stat": [r["nsigma_stat"] for r in regions],
+        "systematics": [json.dumps(r["systematics"]) for r in regions],
         "n_a": [r["n_a"] for r in regions],
         "n_b": [r["n_b"] for r in regions],
         "local_p": [r["local_p"] for r in regions],
@@ -34,6 +36,8 @@ def _regions_table(regions: list[dict]) -> pa.Table:
             ("observables", pa.list_(pa.string())),
             ("window", pa.string()),
             ("nsigma", pa.float64()),
+            ("nsigma_stat", pa.float64()),
+            ("systematics", pa.string()),
             ("n_a", pa.float64()),
             ("n_b", pa.float64()),
             ("local_p", pa.float64()),
@@ -50,8 +54,8 @@ def write_results(
     """Write ``results.json``, ``regions.parquet`` and, with ``plots``, PNGs and ``report.html``.
 
     ``results.json`` holds every number and the resolved configuration. In ``regions.parquet``
-    the selection and the window are JSON strings (``{"family": "category"}`` and
-    ``{"observable": [lo, hi]}``). ``results.json`` is written last, so its presence marks a
+    the selection, the window and the systematic parts are JSON strings
+    (``{"family": "category"}``, ``{"observable": [lo, hi]}``, ``{"systematic": shift}``). ``results.json`` is written last, so its presence marks a
     finished output folder.
     """
     out = Path(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -21,11 +22,11 @@ class Window:
 
 
 def _all_windows(
-    b: np.ndarray, a: np.ndarray, var_b, var_a, min_entries: float
+    b: np.ndarray, a: np.ndarray, min_entries: float, **inputs: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """N_sigma, starts and stops of every window (NaN where skipped)."""
     scan = scan_windows(
-        b, a, var_b=var_b, var_a=var_a, min_entries=min_entries, two_sided=True
+        b, a, min_entries=min_entries, two_sided=True, ndim=b.ndim, **inputs
     )
     shape = b.shape
     values, starts, stops = [], [], []
@@ -48,15 +49,21 @@ def top_windows(
     *,
     var_b: np.ndarray | None = None,
     var_a: np.ndarray | None = None,
+    shifts: np.ndarray | None = None,
+    entries: np.ndarray | None = None,
     min_entries: float = 0,
     k: int = 5,
 ) -> list[Window]:
     """The ``k`` windows of largest |N_sigma| that do not overlap one another.
 
     Greedy: take the most discrepant window, drop every window overlapping it (they describe
-    the same excess), repeat. Windows under ``min_entries`` are never regions.
+    the same excess), repeat. Windows under ``min_entries`` are never regions. ``var_b``,
+    ``var_a``, ``shifts`` (systematics) and ``entries`` (events per bin, for
+    ``min_entries``) are those of :func:`~asymscan.stats.windows.scan_windows`.
     """
-    values, starts, stops = _all_windows(b, a, var_b, var_a, min_entries)
+    values, starts, stops = _all_windows(
+        b, a, min_entries, var_b=var_b, var_a=var_a, shifts=shifts, entries=entries
+    )
     score = np.where(np.isnan(values), -np.inf, np.abs(values))
     out: list[Window] = []
     for _ in range(k):

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..calibrate.exchange import max_abs_nsigma, toy_shard
+from ..calibrate.exchange import histogram_inputs, max_abs_nsigma, toy_shard
 from ..config import Config
 from ..errors import DataError
 from ..execution import InlineExecutor
 from ..report.files import atomic_path, write_json
+from ..stats.nsigma import nsigma
 from ..stats.significance import toy_p_value, z_from_p
 from .followup import check_followup, run_followup
 from .layout import EventCells, build_cells, chunk_units
@@ -62,6 +63,36 @@ class ScanResult:
         p, err = toy_p_value(self.max_abs_nsigma, self.toys)
         return float(p), float(err)
 
+    @property
+    def calibration(self) -> str:
+        """How the global p-value was calibrated, in words."""
+        n = self.toys.size
+        w = self.cells.weights
+        if w is None or not w.label_dependent:
+            how = "events relabelled A/B at the observed N_A"
+        else:
+            how = "each event relabelled A with probability w_b/(w_a + w_b) and given the "
+            how += "weight of its new label"
+            if w.n_systematics:
+                how += f"; {w.n_systematics} systematic(s) drawn from N(0, 1) per toy"
+        return f"{n} label-exchange toys ({how}; all histograms refilled together)"
+
+    @property
+    def corrections(self) -> dict[str, Any]:
+        """The corrections and systematics the scan used, and its normalisation."""
+        c = self.config
+        sym = c.symmetry
+        return {
+            "files": []
+            if c.corrections is None
+            else [str(p) for p in c.corrections.files],
+            "weight": None if c.data.weight is None else c.data.weight.text,
+            "weight_a": None if sym.weight_a is None else sym.weight_a.text,
+            "weight_b": None if sym.weight_b is None else sym.weight_b.text,
+            "systematics": [s.model_dump() for s in c.systematics],
+            "normalize": c.scan.normalize,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The content of ``results.json``.
 
@@ -84,9 +115,9 @@ class ScanResult:
                 "p_value_error": err,
                 "z": z,  # -inf when p = 1 (every toy above the observation): JSON null
                 "toys": int(self.toys.size),
-                "calibration": f"{self.toys.size} label-exchange toys (events relabelled A/B "
-                "at the observed N_A, all histograms refilled together)",
+                "calibration": self.calibration,
             },
+            "corrections": self.corrections,
             "regions": self.regions,
             "followup": self.followup,
             "histograms": [
@@ -104,22 +135,31 @@ class ScanResult:
         }
 
 
-def _region_rows(
-    cells: EventCells, obs: dict, config: Config, toys: np.ndarray
-) -> list[dict]:
-    """The ``top`` most discrepant non-overlapping windows over all histograms, ranked."""
+def _region_rows(cells: EventCells, config: Config, toys: np.ndarray) -> list[dict]:
+    """The ``top`` most discrepant non-overlapping windows over all histograms, ranked.
+
+    Each row holds the window's N_sigma (with the systematics when there are any), its
+    statistical-only N_sigma and, per systematic, the shift of that N_sigma for a +1 sigma
+    pull (its systematic part).
+    """
     from scipy import stats
 
+    normalize = config.scan.normalize
+    sums = cells.sums(cells.n_a)
+    names = cells.weights.systematics if cells.weights is not None else ()
     rows = []
     for h in cells.histograms:
-        a, b = h.bins(obs["a"]), h.bins(obs["b"])
-        var = {}
-        if obs["var_a"] is not None:
-            var = {"var_a": h.bins(obs["var_a"]), "var_b": h.bins(obs["var_b"])}
+        inputs = histogram_inputs(cells, sums, h, normalize)
         for w in top_windows(
-            b, a, min_entries=config.scan.min_entries, k=config.scan.top, **var
+            min_entries=config.scan.min_entries, k=config.scan.top, **inputs
         ):
             sl = tuple(slice(s, e) for s, e in zip(w.start, w.stop, strict=True))
+            window = {
+                k: None if v is None else (v[:, *sl] if k == "shifts" else v[sl])
+                for k, v in inputs.items()
+                if k != "entries"
+            }
+            direct = nsigma(**window, ndim=h.ndim)
             rows.append(
                 {
                     "histogram": h.index,
@@ -133,8 +173,13 @@ def _region_rows(
                         o: [w.start[j], w.stop[j]] for j, o in enumerate(h.observables)
                     },
                     "nsigma": w.nsigma,
-                    "n_a": float(a[sl].sum()),
-                    "n_b": float(b[sl].sum()),
+                    "nsigma_stat": float(direct.nsigma_stat),
+                    "systematics": {
+                        n: float(direct.sys_shift[k]) for k, n in enumerate(names)
+                    },
+                    "n_a": float(window["a"].sum()),
+                    "n_b": float(window["b"].sum()),
+                    "events": int(inputs["entries"][sl].sum()),
                     "local_p": float(2 * stats.norm.sf(abs(w.nsigma))),
                 }
             )
@@ -157,8 +202,10 @@ def _fingerprint(cells: EventCells, config: Config) -> str:
     h.update(np.ascontiguousarray(cells.n_a).tobytes())
     h.update(np.ascontiguousarray(cells.multiplicity).tobytes())
     h.update(np.asarray(cells.cells.indices).tobytes())
-    if cells.weight is not None:
-        h.update(cells.weight.tobytes())
+    if cells.weights is not None:
+        w = cells.weights
+        for part in (w.a, w.b, w.shift_a, w.shift_b):
+            h.update(np.ascontiguousarray(part).tobytes())
     return h.hexdigest()
 
 
@@ -206,7 +253,12 @@ def _run_toys(
         progress(done, n)
     futures = {
         pool.submit(
-            toy_shard, cells, seeds[i], sizes[i], min_entries=config.scan.min_entries
+            toy_shard,
+            cells,
+            seeds[i],
+            sizes[i],
+            min_entries=config.scan.min_entries,
+            normalize=config.scan.normalize,
         ): i
         for i in range(len(sizes))
         if i not in results
@@ -237,13 +289,15 @@ def scan_cells(
 ) -> ScanResult:
     """Scan prepared event cells: observed windows, regions, and the label-exchange toys."""
     observed, per_hist = max_abs_nsigma(
-        cells, cells.n_a, min_entries=config.scan.min_entries
+        cells,
+        cells.n_a,
+        min_entries=config.scan.min_entries,
+        normalize=config.scan.normalize,
     )
     toys = _run_toys(
         cells, config, executor or InlineExecutor(), shard_dir, resume, progress
     )
-    obs = cells.observed()
-    regions = _region_rows(cells, obs, config, toys)
+    regions = _region_rows(cells, config, toys)
     return ScanResult(
         config=config,
         cells=cells,

@@ -1,4 +1,8 @@
-"""Binned statistics: N_sigma, profile-likelihood q0 (L1, L2), window scans, p <-> Z."""
+"""Binned statistics: N_sigma, profile-likelihood q0 (L1, L2), window scans, p <-> Z.
+
+N_sigma, the window scan and q0^L2 take systematic uncertainties as Gaussian nuisances
+(``shifts``: the change of B - A for a +1 sigma pull of each).
+"""
 
 from __future__ import annotations
 
