@@ -22,7 +22,8 @@ import numpy as np
 from ..stats.windows import scan_windows
 
 if TYPE_CHECKING:
-    from ..scan.layout import BinSums, EventCells, Histogram
+    from ..scan.cells import BinSums, EventCells
+    from ..scan.layout import Histogram
 
 __all__ = (
     "exchange_counts",

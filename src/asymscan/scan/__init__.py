@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from .cells import BinSums, EventCells
 from .followup import run_followup
 from .layout import (
     ChunkUnits,
-    EventCells,
     Histogram,
     build_cells,
     chunk_units,
@@ -15,6 +15,7 @@ from .regions import Window, top_windows
 from .run import ScanResult, fill_cells, run_scan, scan_cells
 
 __all__ = (
+    "BinSums",
     "ChunkUnits",
     "EventCells",
     "Histogram",

@@ -14,7 +14,6 @@ the units is a sparse matrix ``cells`` of shape (global bins, units). Then
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,12 +24,11 @@ from scipy import sparse
 
 from ..config import Config, Observable, SelectionFamily
 from ..errors import DataError
+from .cells import EventCells
 from .weights import UnitWeights, event_weights, is_weighted
 
 __all__ = (
-    "BinSums",
     "ChunkUnits",
-    "EventCells",
     "Histogram",
     "build_cells",
     "category_index",
@@ -103,224 +101,6 @@ def plan_histograms(config: Config) -> list[Histogram]:
             out.append(h)
             offset += h.size
     return out
-
-
-@dataclass(frozen=True)
-class BinSums:
-    """Sums over the events in every bin of the global bin vector, per labelling.
-
-    Each array is ``(n_bins,)`` for one labelling or ``(n_toys, n_bins)`` for many; the
-    variances and shifts are None for unweighted scans.
-
-    Attributes
-    ----------
-    a, b
-        Sums of the weights of A and of B (event counts when unweighted).
-    var_a, var_b
-        Sums of the squared weights.
-    shift_a, shift_b
-        ``(K, ..., n_bins)``: the change of ``a`` and ``b`` for a +1 sigma pull of each
-        systematic.
-    total_a, total_b
-        ``(..., n_selections)``: the sums over all events of each selection (inclusive first),
-        in range or not; what a normalisation compares.
-    """
-
-    a: np.ndarray
-    b: np.ndarray
-    var_a: np.ndarray | None = None
-    var_b: np.ndarray | None = None
-    shift_a: np.ndarray | None = None
-    shift_b: np.ndarray | None = None
-    total_a: np.ndarray | None = None
-    total_b: np.ndarray | None = None
-
-
-@dataclass
-class EventCells:
-    """Bin membership of every event of a scan, compressed into units, plus bookkeeping.
-
-    A *unit* is a set of events that fall in exactly the same bins of every histogram (the same
-    category in every family and the same bin, or none, of every observable) and, in a
-    weighted scan, carry the same weights and systematic shifts: its events are exchangeable.
-    Memory and toy cost scale with the number of units, not of events.
-
-    Attributes
-    ----------
-    histograms
-        The histograms, whose bins occupy ``[offset, offset + size)`` of the global vector.
-    cells
-        Sparse ``(n_bins, n_units)`` membership matrix (CSR, entries 1).
-    multiplicity
-        Events per unit.
-    n_a
-        Events of sample A per unit (the rest are in B).
-    weights
-        The units' weights for each label and their systematic shifts
-        (:class:`~asymscan.scan.weights.UnitWeights`), None for unweighted data.
-    counts
-        Bookkeeping: events read, in A, in B, in neither (dropped); per observable, events
-        with a non-finite value and events outside its range (neither is binned).
-    selections
-        Sparse ``(n_selections, n_units)`` membership of the units in each selection
-        (inclusive first, then the category combinations in :func:`plan_histograms` order).
-    """
-
-    histograms: list[Histogram]
-    cells: sparse.csr_matrix
-    multiplicity: np.ndarray
-    n_a: np.ndarray
-    weights: UnitWeights | None
-    counts: dict[str, Any]
-    selections: sparse.csr_matrix | None = None
-
-    @property
-    def n_events(self) -> int:
-        return int(self.multiplicity.sum())
-
-    @property
-    def n_units(self) -> int:
-        return int(self.multiplicity.size)
-
-    @property
-    def n_bins(self) -> int:
-        return int(self.cells.shape[0])
-
-    @functools.cached_property
-    def entries(self) -> np.ndarray:
-        """Events (A + B, unweighted) per bin of the global vector: what ``min_entries`` counts."""
-        return np.asarray(self.cells @ self.multiplicity.astype(float))
-
-    @functools.cached_property
-    def _fixed(self) -> dict[str, np.ndarray]:
-        """The sums over all events of every unit (A and B alike) that the B sums start from."""
-        w = self.weights
-        m = self.multiplicity.astype(float)
-        if w is None:
-            columns = {"b": m}
-        else:
-            columns = {"b": m * w.b, "var_b": m * w.b**2}
-            columns |= {f"shift_b{k}": m * s for k, s in enumerate(w.shift_b)}
-        return {k: self._project(v) for k, v in columns.items()}
-
-    def _project(self, per_unit: np.ndarray) -> np.ndarray:
-        """``[cells; selections] @ per_unit``: bins then selection totals, batch axis first."""
-        stacked = self._stacked
-        return np.asarray(stacked @ per_unit).T
-
-    @functools.cached_property
-    def _stacked(self) -> sparse.csr_matrix:
-        if self.selections is None:
-            return self.cells
-        return sparse.vstack([self.cells, self.selections], format="csr")
-
-    def sums(self, a_counts: np.ndarray) -> BinSums:
-        """Sums over the events of every bin when ``a_counts`` events of each unit are in A.
-
-        ``a_counts`` is ``(n_units,)`` or ``(n_units, n_toys)``; arrays of the result are
-        ``(n_bins,)`` or ``(n_toys, n_bins)`` (shifts ``(K, ...)``). A is summed with the
-        weights of A, B (the rest of each unit) with the weights of B.
-        """
-        counts = a_counts.astype(float, copy=False)
-        nb = self.n_bins
-        fixed = self._fixed
-        w = self.weights
-
-        def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return x[..., :nb], x[..., nb:]
-
-        def scaled(per_unit: np.ndarray) -> np.ndarray:
-            return self._project(
-                per_unit[:, None] * counts if counts.ndim > 1 else per_unit * counts
-            )
-
-        if w is None:
-            a_all = self._project(counts)
-            b_all = fixed["b"] - a_all
-            (a, ta), (b, tb) = split(a_all), split(b_all)
-            return BinSums(a=a, b=b, total_a=ta, total_b=tb)
-        a_all = scaled(w.a)
-        b_all = fixed["b"] - scaled(w.b)
-        var_a, var_b = scaled(w.a**2), fixed["var_b"] - scaled(w.b**2)
-        (a, ta), (b, tb) = split(a_all), split(b_all)
-        shift_a = shift_b = None
-        if w.n_systematics:
-            shift_a = np.stack([split(scaled(s))[0] for s in w.shift_a])
-            shift_b = np.stack(
-                [
-                    split(fixed[f"shift_b{k}"] - scaled(s))[0]
-                    for k, s in enumerate(w.shift_b)
-                ]
-            )
-        return BinSums(
-            a=a,
-            b=b,
-            var_a=var_a[..., :nb],
-            var_b=np.maximum(var_b[..., :nb], 0.0),
-            shift_a=shift_a,
-            shift_b=shift_b,
-            total_a=ta,
-            total_b=tb,
-        )
-
-    @functools.cached_property
-    def _difference_terms(
-        self,
-    ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """Per-unit coefficients of B - A, of the variance and of the shifts on n_A."""
-        w = self.weights
-        fixed = self._fixed
-        nb = self.n_bins
-        if w is None:
-            return np.full(self.n_units, 2.0), [], []
-        coefficients = [w.a + w.b, w.a**2 - w.b**2]
-        coefficients += [sa + sb for sa, sb in zip(w.shift_a, w.shift_b, strict=True)]
-        starts = [fixed["b"][:nb], fixed["var_b"][:nb]]
-        starts += [fixed[f"shift_b{k}"][:nb] for k in range(w.n_systematics)]
-        return coefficients[0], coefficients[1:], starts
-
-    def differences(
-        self, a_counts: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """What N_sigma needs, with fewer sparse products than :meth:`sums`.
-
-        Returns ``(B - A, var_A + var_B, shifts of B - A (K, ...) or None)`` per bin of the
-        global vector, for ``a_counts`` as in :meth:`sums`. Each is affine in the events of A
-        per unit: one sparse product for B - A, one for the variance (none when unweighted: the
-        variance is the events per bin) and one per systematic.
-        """
-        counts = a_counts.astype(float, copy=False)
-        nb = self.n_bins
-        d_coef, other_coef, starts = self._difference_terms
-
-        def product(per_unit: np.ndarray) -> np.ndarray:
-            rhs = per_unit[:, None] * counts if counts.ndim > 1 else per_unit * counts
-            return np.asarray(self.cells @ rhs).T
-
-        if self.weights is None:
-            d = self._fixed["b"][:nb] - product(d_coef)
-            return d, np.broadcast_to(self.entries, d.shape), None
-        d = starts[0] - product(d_coef)
-        var = np.maximum(starts[1] + product(other_coef[0]), 0.0)
-        shifts = None
-        if self.weights.n_systematics:
-            shifts = np.stack(
-                [
-                    s - product(c)
-                    for s, c in zip(starts[2:], other_coef[1:], strict=True)
-                ]
-            )
-        return d, var, shifts
-
-    def fill(self, a_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Sums of weights (and of squared weights, if weighted) of sample A in every bin."""
-        s = self.sums(a_counts)
-        return s.a, s.var_a
-
-    def observed(self) -> dict[str, np.ndarray | None]:
-        """The observed histograms of A and B as global bin vectors (sums of w and w**2)."""
-        s = self.sums(self.n_a)
-        return {"a": s.a, "b": s.b, "var_a": s.var_a, "var_b": s.var_b}
 
 
 def _evaluate(expr: Any, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:

@@ -26,8 +26,9 @@ from ..execution import InlineExecutor
 from ..report.files import atomic_path, write_json
 from ..stats.nsigma import nsigma
 from ..stats.significance import toy_p_value, z_from_p
+from .cells import EventCells
 from .followup import check_followup, run_followup
-from .layout import EventCells, build_cells, chunk_units
+from .layout import build_cells, chunk_units
 from .regions import top_windows
 from .source import Events, map_events
 

@@ -90,9 +90,16 @@ class UnitWeights:
         if theta is None or self.n_systematics == 0:
             p = self.b / (self.a + self.b)
             return p if theta is None else np.repeat(p[:, None], theta.shape[1], 1)
-        wa = np.maximum(self.a[:, None] + self.shift_a.T @ theta, _FLOOR)
-        wb = np.maximum(self.b[:, None] + self.shift_b.T @ theta, _FLOOR)
-        return wb / (wa + wb)
+        wa = (
+            self.shift_a.T @ theta
+        )  # in place from here: (units x toys) arrays are large
+        wa += self.a[:, None]
+        np.maximum(wa, _FLOOR, out=wa)
+        wb = self.shift_b.T @ theta
+        wb += self.b[:, None]
+        np.maximum(wb, _FLOOR, out=wb)
+        wa += wb
+        return np.divide(wb, wa, out=wb)
 
 
 def is_weighted(config: Config) -> bool:
