@@ -6,7 +6,8 @@ optionally the efficiency maps (correctionlib files) that weight the two samples
 systematic variations::
 
     [data]
-    paths = ["events.parquet"]   # one or more files; ROOT files name their tree below
+    paths = ["events.parquet"]   # one or more files or glob patterns ("data/*.parquet",
+                                 # "data/**/*.root"); ROOT files name their tree below
     tree = "events"              # ROOT only
     weight = ""                  # optional: a column or expression giving per-event weights
 
@@ -55,6 +56,14 @@ systematic variations::
     seed = 0
 
 Every table forbids unknown keys, so a misspelled key is an error rather than a silent default.
+Data paths may be glob patterns (``*``, ``?``, ``[...]``, and ``**`` for any depth of
+folders), expanded in sorted order when the files are read (:func:`asymscan.data.io.expand_paths`);
+the configuration keeps the patterns as written. A file listed twice (the same path, another
+spelling of it, a symbolic link to it, or a pattern that also matches it) is an error, since its
+events would be counted twice; it is found when the configuration is validated if the files
+exist then, and in any case before they are read. The scan fills at most :data:`MAX_BINS` bins
+over all its histograms (selections times observable sets, each the product of its
+observables' bins), so that a mistyped ``bins`` is an error rather than an exhausted memory.
 Expressions (:mod:`asymscan.data.expressions`) are parsed when the file is loaded; selection
 expressions must be conditions, weights must not be. The correction files are read when the
 configuration is validated, so an unknown correction, a systematic that varies nothing, or a
@@ -65,6 +74,8 @@ missing file is reported then. :func:`load_config` turns every problem into one
 from __future__ import annotations
 
 import difflib
+import itertools
+import math
 import os
 import re
 import tomllib
@@ -82,6 +93,7 @@ from pydantic import (
     StrictInt,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_serializer,
     field_validator,
     model_validator,
@@ -89,9 +101,11 @@ from pydantic import (
 
 from .data.corrections import Corrections, load_corrections
 from .data.expressions import Expression, parse
+from .data.io import InputFile, check_distinct, expand_paths
 from .errors import ConfigError
 
 __all__ = (
+    "MAX_BINS",
     "Config",
     "CorrectionsConfig",
     "DataConfig",
@@ -106,6 +120,12 @@ __all__ = (
 )
 
 SUPPORTED_DIMS = (1, 2, 3)
+
+MAX_BINS = 50_000_000
+"""Most bins a scan may fill over all its histograms: (inclusive + combinations of
+categories) x (observable sets of ``scan.dims``), each the product of its observables' bins.
+Every bin is held for A and B, for every toy and in the sparse cell matrix, so far fewer are
+practical; this limit only turns a mistyped ``bins`` into an error instead of a MemoryError."""
 
 
 def _to_expression(value: Any) -> Expression:
@@ -192,9 +212,16 @@ class DataConfig(_Model):
     Attributes
     ----------
     paths
-        One or more files (Parquet, ROOT, CSV). Relative paths are resolved against the folder
-        of the configuration file by :func:`load_config` (against ``base_dir`` in
-        :func:`config_from_dict`, left as they are without one).
+        One or more files (Parquet, ROOT, CSV), or glob patterns of them: ``*``, ``?`` and
+        ``[...]`` as in the shell, ``**`` for any number of folders (``data/**/*.root``). The
+        patterns are kept as written and expanded, in sorted order, when the files are read
+        (:func:`asymscan.data.io.expand_paths`); a pattern matching no file is an error then.
+        Relative paths are resolved against the folder of the configuration file by
+        :func:`load_config` (against ``base_dir`` in :func:`config_from_dict`, left as they
+        are without one). Each file may be listed once: two entries naming the same file
+        (``small.parquet`` and ``./small.parquet``, its absolute path, a symbolic link, or a
+        pattern matching it) would count its events twice and are an error, found at
+        validation for files that exist then and in any case when the files are read.
     tree
         The TTree of ROOT files.
     weight
@@ -214,6 +241,24 @@ class DataConfig(_Model):
     @classmethod
     def _resolve(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
         return _resolve_paths(value, info)
+
+    @field_validator("paths", mode="wrap")
+    @classmethod
+    def _distinct(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> list[Path]:
+        paths: list[Path] = handler(value)
+        given = value if isinstance(value, list) else paths
+        files = [
+            InputFile(i, os.fspath(entry), found.path)
+            for i, (entry, path) in enumerate(zip(given, paths, strict=True))
+            for found in expand_paths([path], missing_ok=True)
+        ]
+        try:
+            check_distinct(files)
+        except ConfigError as err:
+            raise ValueError(str(err)) from None
+        return paths
 
     @field_serializer("paths")
     def _dump_paths(self, value: list[Path]) -> list[str]:
@@ -350,7 +395,8 @@ class Observable(_Model):
     expr
         A column or an expression; defaults to ``name``.
     bins
-        Number of regular bins, >= 1.
+        Number of regular bins, >= 1 and at most :data:`MAX_BINS` (which bounds the whole
+        scan, all histograms together).
     range
         ``(lo, hi)`` with ``lo < hi``, both finite.
     """
@@ -366,6 +412,17 @@ class Observable(_Model):
         if isinstance(data, Mapping) and "expr" not in data and "name" in data:
             return {**data, "expr": data["name"]}
         return data
+
+    @field_validator("bins")
+    @classmethod
+    def _not_too_many(cls, value: int) -> int:
+        if value > MAX_BINS:
+            msg = (
+                f"bins = {value:,} is more than a whole scan may hold: at most "
+                f"{MAX_BINS:,} bins over all histograms (asymscan.config.MAX_BINS)"
+            )
+            raise ValueError(msg)
+        return value
 
     @field_validator("range")
     @classmethod
@@ -602,6 +659,33 @@ class Config(_Model):
                 f"{n} observable{plural} defined"
             )
             raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _not_too_many_bins(self) -> Config:
+        n_selections = (
+            1 + math.prod(len(f.categories) for f in self.selections)
+            if self.selections
+            else 1
+        )
+        bins = {o.name: o.bins for o in self.observables}
+        sizes = {
+            " vs ".join(names): math.prod(bins[n] for n in names)
+            for d in sorted(self.scan.dims)
+            for names in itertools.combinations(bins, d)
+        }
+        total = n_selections * sum(sizes.values())
+        if total > MAX_BINS:
+            largest = sorted(sizes.items(), key=lambda item: -item[1])[:3]
+            shown = ", ".join(f"{label} ({size:,} bins)" for label, size in largest)
+            plural = "s" if n_selections != 1 else ""
+            msg = (
+                f"the scan would fill {total:,} bins, more than the limit of {MAX_BINS:,} "
+                f"(asymscan.config.MAX_BINS): {len(sizes)} histogram(s) in each of "
+                f"{n_selections:,} selection{plural}; the largest: {shown}. Use fewer bins, "
+                "fewer observables or dims, or fewer selection categories"
+            )
+            raise _Problems([(("observables",), msg)])
         return self
 
     def expressions(self) -> dict[str, Expression]:

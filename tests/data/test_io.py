@@ -35,7 +35,10 @@ def test_parquet_csv_and_root_agree(tmp_path, columns):
 
 def test_chunks_are_bounded_and_files_concatenate(tmp_path, columns):
     pq.write_table(pa.table(columns), tmp_path / "e.parquet")
-    chunks = list(iter_events([tmp_path / "e.parquet"] * 2, ["x"], chunk_size=300))
+    # two files: one file listed twice is refused (test_io_defects.py)
+    pq.write_table(pa.table(columns), tmp_path / "f.parquet")
+    files = [tmp_path / "e.parquet", tmp_path / "f.parquet"]
+    chunks = list(iter_events(files, ["x"], chunk_size=300))
     assert max(len(c["x"]) for c in chunks) <= 300
     assert sum(len(c["x"]) for c in chunks) == 2000
     assert set(chunks[0]) == {"x"}  # unrequested columns are never read

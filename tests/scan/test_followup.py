@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from scan_factories import true_weights, write_efficiencies
 
 from asymscan.cli import cli
 from asymscan.config import config_from_dict, load_config
@@ -62,54 +63,6 @@ def make_config(followup: dict | None = None, **data):
 
 # --------------------------------------------------------------------------------------------
 # a detector that sees A and B with different efficiencies (after tests/scan/scan_factories.py)
-
-PT_EDGES = [10.0, 20.0, 30.0, 45.0, 70.0, 140.0]
-#: Efficiencies per pT bin of A and B, and their uncertainties (the systematics' up/down).
-EFF = {
-    "eff_a": ([0.95, 0.95, 0.95, 0.95, 0.95], [0.02, 0.02, 0.02, 0.02, 0.02]),
-    "eff_b": ([0.35, 0.5, 0.65, 0.8, 0.9], [0.08, 0.06, 0.04, 0.03, 0.03]),
-}
-
-
-def write_efficiencies(path):
-    """A correctionlib file with ``eff_a`` and ``eff_b`` (pt, syst: nominal/up/down)."""
-    import correctionlib.schemav2 as cs
-
-    def binning(values):
-        return cs.Binning(
-            nodetype="binning", input="pt", edges=PT_EDGES, content=values, flow="clamp"
-        )
-
-    corrections = []
-    for name, (eff, err) in EFF.items():
-        content = [
-            cs.CategoryItem(
-                key=key,
-                value=binning([e + sign * u for e, u in zip(eff, err, strict=True)]),
-            )
-            for key, sign in (("nominal", 0), ("up", 1), ("down", -1))
-        ]
-        corrections.append(
-            cs.Correction(
-                name=name,
-                version=1,
-                inputs=[
-                    cs.Variable(name="pt", type="real"),
-                    cs.Variable(name="syst", type="string"),
-                ],
-                output=cs.Variable(name="efficiency", type="real"),
-                data=cs.Category(nodetype="category", input="syst", content=content),
-            )
-        )
-    cset = cs.CorrectionSet(schema_version=2, corrections=corrections)
-    path.write_text(cset.model_dump_json(exclude_unset=True))
-    return path
-
-
-def true_weights(pt):
-    """1/efficiency of A and of B at pT (the nominal maps)."""
-    idx = np.clip(np.searchsorted(PT_EDGES, pt, side="right") - 1, 0, len(PT_EDGES) - 2)
-    return [1 / np.asarray(eff)[idx] for eff, _ in EFF.values()]
 
 
 def make_detector_events(n: int, rng: np.random.Generator) -> dict:

@@ -158,3 +158,32 @@ def test_root_entry_ranges(rng, tmp_path):
     assert [i.part for i in items] == [(0, 1000), (1000, 2000), (2000, 2500)]
     got = np.concatenate([read_item(i, ["m"])["m"] for i in items])
     np.testing.assert_array_equal(got, ev["m"])
+
+
+def test_plan_refuses_more_bins_than_the_limit():
+    """A configuration built around validation (model_copy) is still refused when planned,
+    before any bin edges are allocated."""
+    from asymscan.config import MAX_BINS
+    from asymscan.errors import ConfigError
+
+    cfg = make_config(dims=[2])
+    big = [o.model_copy(update={"bins": 20_000}) for o in cfg.observables]
+    cfg = cfg.model_copy(update={"observables": big})
+    with pytest.raises(ConfigError) as info:
+        plan_histograms(cfg)
+    message = str(info.value)
+    # (inclusive + 3 categories) x one 20000 x 20000 histogram each
+    assert f"{4 * 20_000 * 20_000:,} bins" in message
+    assert f"{MAX_BINS:,}" in message
+    assert "[inclusive] m vs pt" in message
+    assert f"{20_000 * 20_000:,}" in message
+
+
+def test_plan_allows_the_limit_itself():
+    from asymscan.config import MAX_BINS
+
+    cfg = make_config(dims=[1])
+    obs = cfg.observables[0].model_copy(update={"bins": MAX_BINS // 4})
+    cfg = cfg.model_copy(update={"observables": [obs]})
+    hists = plan_histograms(cfg)
+    assert sum(h.size for h in hists) == MAX_BINS

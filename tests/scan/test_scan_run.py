@@ -49,8 +49,8 @@ def test_resume_continues_from_finished_shards(rng, tmp_path):
     cfg = make_config(toys=160)
     cells = build_cells([make_events(3000, rng)], cfg)
     full = scan_cells(cells, cfg, shard_dir=tmp_path)
-    (tmp_path / "shard_00001.npy").unlink()
-    (tmp_path / "shard_00003.npy").unlink()
+    (tmp_path / "item_000001.npy").unlink()
+    (tmp_path / "item_000003.npy").unlink()
     calls = []
     resumed = scan_cells(
         cells,

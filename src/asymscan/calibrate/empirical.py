@@ -19,6 +19,7 @@ labels are one more draw of the same distribution, so (k + 1)/(n + 1) is exact a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import DataError
+from ..execution import run_items
 from ..stats.significance import toy_p_value, z_from_p
 
 __all__ = ("EmpiricalNull", "asymptotic_p", "permutation_null", "toy_null")
@@ -71,22 +73,30 @@ def _calibrated(observed: float, null: np.ndarray, method: str) -> EmpiricalNull
     )
 
 
+def _star(func: Callable, args: tuple) -> list[float]:
+    return func(*args)
+
+
 def _run(
     func: Callable, args: list[tuple], executor: Executor | None, progress
 ) -> np.ndarray:
-    """Run ``func(*a)`` (each returning a list of values) for every ``a``, in order."""
-    total = sum(len(a[-1]) for a in args)
-    out: list[float] = []
-    if executor is None:
-        results = (func(*a) for a in args)
-    else:
-        futures = [executor.submit(func, *a) for a in args]
-        results = (f.result() for f in futures)
-    for values in results:
-        out += values
-        if progress:
-            progress(len(out), total)
-    return np.asarray(out, dtype=float)
+    """Run ``func(*a)`` (each returning a list of values, one per seed in ``a[-1]``) for
+    every ``a``, in order, through :func:`asymscan.execution.run_items`."""
+    sizes = [len(a[-1]) for a in args]
+    total = sum(sizes)
+
+    def report(done: int, _n: int) -> None:
+        # items finish in any order; all but the last have the same size
+        progress(min(done * max(sizes, default=0), total), total)
+
+    results = run_items(
+        functools.partial(_star, func),
+        args,
+        executor=executor,
+        progress=report if progress else None,
+        what="batches",
+    )
+    return np.asarray([v for values in results for v in values], dtype=float)
 
 
 def _permuted(

@@ -14,11 +14,19 @@ __all__ = ("test",)
 _METHODS = ("symmetrized", "nplm", "delta")
 
 
+MIN_EVENTS = 2
+"""Fewest events a sample may have (the library's own minimum)."""
+
+
 def _read_sample(
-    path: Path, columns: list[str], weights: _Weights | None = None
+    path: Path, columns: list[str], weights: _Weights | None = None, label: str = "A"
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Events ``(n, d)`` from a .npy array or the named columns of a Parquet/CSV/ROOT file,
-    and with ``weights`` each event's ``[weight if in A, weight if in B]`` ``(n, 2)``."""
+    and with ``weights`` each event's ``[weight if in A, weight if in B]`` ``(n, 2)``.
+
+    The events (and the weights of sample ``label``) are checked here, so that problems are
+    reported with the file's name rather than the library's argument names (``x_a``, ...).
+    """
     from ..data.io import read_events
     from ..errors import DataError
 
@@ -32,15 +40,77 @@ def _read_sample(
                 "array has none (use a Parquet, CSV or ROOT file with --columns)"
             )
             raise DataError(msg)
-        x = np.load(path, allow_pickle=False)
-        return (x[:, None] if x.ndim == 1 else x), None
+        x = _npy_events(path, np.load(path, allow_pickle=False))
+        _check_events(path, x, [f"observable {j}" for j in range(x.shape[1])])
+        return x, None
     if not columns:
         msg = f"{path}: name the observables to test with --columns (e.g. --columns m_coll)"
         raise DataError(msg)
     needed = set(columns) | (set() if weights is None else weights.columns)
     data = read_events([path], needed)
     x = np.column_stack([data[c].astype(float) for c in columns])
-    return x, None if weights is None else weights.evaluate(data, len(x), path)
+    _check_events(path, x, [f"column {c!r}" for c in columns])
+    if weights is None:
+        return x, None
+    return x, weights.evaluate(data, len(x), path, label)
+
+
+def _npy_events(path: Path, array: np.ndarray) -> np.ndarray:
+    """A .npy array as events ``(n, d)`` of floats; errors name the file."""
+    from ..errors import DataError, ShapeError
+
+    try:
+        x = np.asarray(array, dtype=float)
+    except (TypeError, ValueError):
+        msg = (
+            f"{path}: the array holds {array.dtype} values, not numbers; a .npy sample must "
+            "be a numeric array of shape (events,) or (events, observables)"
+        )
+        raise DataError(msg) from None
+    if x.ndim not in (1, 2):
+        msg = (
+            f"{path}: a .npy sample must have shape (events,) or (events, observables), "
+            f"got shape {x.shape}"
+        )
+        raise ShapeError(msg)
+    x = x[:, None] if x.ndim == 1 else x
+    if x.shape[1] == 0:
+        msg = f"{path}: the array has no observables (shape {x.shape})"
+        raise ShapeError(msg)
+    return x
+
+
+def _check_events(path: Path, x: np.ndarray, labels: list[str]) -> None:
+    """At least :data:`MIN_EVENTS` events, all finite; errors name the file and column."""
+    from ..errors import DataError
+
+    n = len(x)
+    if n < MIN_EVENTS:
+        has = "has no events" if n == 0 else f"has {n} event"
+        msg = f"{path} {has}; the test needs at least {MIN_EVENTS} events per sample"
+        raise DataError(msg)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        j = int(np.argmax(bad.any(axis=0)))
+        column = bad[:, j]
+        msg = (
+            f"{path}: {labels[j]} has {int(column.sum())} NaN or infinite value(s) of {n}, "
+            f"first at event {int(np.argmax(column))}; remove or fix those events"
+        )
+        raise DataError(msg)
+
+
+def _check_same_observables(
+    sample_a: Path, x_a: np.ndarray, sample_b: Path, x_b: np.ndarray
+) -> None:
+    from ..errors import ShapeError
+
+    if x_a.shape[1] != x_b.shape[1]:
+        msg = (
+            f"{sample_a} has {x_a.shape[1]} observables, {sample_b} has {x_b.shape[1]}; "
+            "the two samples must have the same observables"
+        )
+        raise ShapeError(msg)
 
 
 class _Weights:
@@ -53,8 +123,11 @@ class _Weights:
     def columns(self) -> set[str]:
         return set(self.a.columns | self.b.columns)
 
-    def evaluate(self, data: dict[str, np.ndarray], n: int, path: Path) -> np.ndarray:
-        """``(n, 2)``: each event's weight if in A and if in B."""
+    def evaluate(
+        self, data: dict[str, np.ndarray], n: int, path: Path, label: str = "A"
+    ) -> np.ndarray:
+        """``(n, 2)``: each event's weight if in A and if in B; the weights of sample
+        ``label`` (``"A"`` or ``"B"``) must be >= 0 with a positive sum."""
         from ..errors import DataError
 
         out = []
@@ -77,6 +150,24 @@ class _Weights:
                 f"{path}: {option} is {w[row, col]} for event {row} "
                 f"({int((w <= 0).sum())} weight(s) <= 0); weights that depend on the "
                 "label must be positive (1 / efficiency)"
+            )
+            raise DataError(msg)
+        col = 0 if label == "A" else 1
+        option, expr = (("--weight-a", self.a), ("--weight-b", self.b))[col]
+        negative = w[:, col] < 0
+        if negative.any():
+            first = int(np.argmax(negative))
+            msg = (
+                f"{path}: {option} {expr.text!r} is negative for {int(negative.sum())} of "
+                f"{n} event(s), first event {first} ({w[first, col]:g}); the test needs "
+                "weights >= 0"
+            )
+            raise DataError(msg)
+        total = float(w[:, col].sum())
+        if total <= 0:
+            msg = (
+                f"{path}: the weights {option} {expr.text!r} sum to {total:g}; a sample "
+                "needs a positive total weight"
             )
             raise DataError(msg)
         return w
@@ -299,8 +390,9 @@ def test(
     try:
         weights = _weights(weight_a, weight_b, corrections)
         _set_threads(threads)
-        x_a, pair_a = _read_sample(sample_a, names, weights)
-        x_b, pair_b = _read_sample(sample_b, names, weights)
+        x_a, pair_a = _read_sample(sample_a, names, weights, "A")
+        x_b, pair_b = _read_sample(sample_b, names, weights, "B")
+        _check_same_observables(sample_a, x_a, sample_b, x_b)
         w_a = None if pair_a is None else pair_a[:, 0]
         w_b = None if pair_b is None else pair_b[:, 1]
         with console.status(

@@ -46,6 +46,7 @@ def _scan_and_report(
     workers: int | None,
     scheduler: str | None,
     resume: bool,
+    overwrite: bool,
 ) -> None:
     """Fill, scan with toys (progress bar), follow up the top regions with the neural test
     if ``followup.nn`` (progress bar), write every output and print the summary.
@@ -53,6 +54,7 @@ def _scan_and_report(
     ``events`` are chunks of columns in memory, or None to read the configuration's files as
     work items on the same executor as the toys (and the follow-up's permutations).
     """
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -64,10 +66,11 @@ def _scan_and_report(
     from ..execution import executor
     from ..scan import build_cells, fill_cells, scan_cells
     from ..scan.followup import check_followup, run_followup
-    from ..scan.output import write_results
+    from ..scan.output import prepare_output, write_results
 
     if config.followup.nn:
         check_followup(config)  # before the scan, not after its toys
+    prepare_output(out, resume=resume, overwrite=overwrite)
     with executor(workers, scheduler) as pool:
         with console.status("reading events and filling histograms"):
             if events is None:
@@ -87,6 +90,7 @@ def _scan_and_report(
                 executor=pool,
                 shard_dir=out / "shards",
                 resume=resume,
+                overwrite=overwrite,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
         if config.followup.nn:
@@ -114,6 +118,16 @@ def _scan_and_report(
         console.print(
             f"max |N_sigma| = {g['max_abs_nsigma']:.2f} (no toys: no global p-value)"
         )
+    tested = (
+        f"{g['windows_tested']} windows tested (of {g['windows']} scanned) in "
+        f"{len(result.cells.histograms)} histograms"
+    )
+    if g["untested_histograms"]:
+        tested += (
+            f"; none in {len(g['untested_histograms'])} of them (see "
+            "untested_histograms in results.json)"
+        )
+    console.print(tested)
     syst = bool(config.systematics)
     table = Table(title="regions of interest")
     columns = ("rank", "selection", "window", "N_sigma")
@@ -121,8 +135,12 @@ def _scan_and_report(
     for col in columns:
         table.add_column(col)
     for r in result.regions[:10]:
-        sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
-        win = ", ".join(f"{o} [{lo:g}, {hi:g})" for o, (lo, hi) in r["window"].items())
+        sel = escape(
+            ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
+        )
+        win = escape(
+            ", ".join(f"{o} [{lo:g}, {hi:g})" for o, (lo, hi) in r["window"].items())
+        )
         gp = "" if r["global_p"] is None else f"{r['global_p']:.3g}"
         stat = (f"{r['nsigma_stat']:+.2f}",) * syst
         table.add_row(
@@ -143,13 +161,16 @@ def _scan_and_report(
 
 def _followup_table(rows: list[dict]) -> Any:
     """The neural follow-up as a rich table."""
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="neural follow-up (symmetrized test, permutations)")
     for col in ("rank", "selection", "observables", "A", "B", "t", "perm. p", "Z"):
         table.add_column(col)
     for r in rows:
-        sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
+        sel = escape(
+            ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
+        )
         sub = " (subset)" if r["subsampled"] else ""
         if r["skipped"]:
             t = p = z = "skipped"
@@ -160,7 +181,7 @@ def _followup_table(rows: list[dict]) -> Any:
         table.add_row(
             str(r["rank"]),
             sel,
-            " vs ".join(r["observables"]) + sub,
+            escape(" vs ".join(r["observables"])) + sub,
             str(r["n_a"]),
             str(r["n_b"]),
             t,
@@ -184,18 +205,25 @@ def _followup_table(rows: list[dict]) -> Any:
 @click.option(
     "--resume", is_flag=True, help="Continue from the finished toy shards in OUT."
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the outputs of an earlier run in OUT (its results and toy shards).",
+)
 def scan(
     config_path: Path,
     out: Path,
     workers: int | None,
     scheduler: str | None,
     resume: bool,
+    overwrite: bool,
 ) -> None:
     """Scan every selection, observable set and window of CONFIG for A/B asymmetries."""
     from rich.console import Console
 
     from ..config import load_config
     from ..errors import AsymscanError
+    from ..execution import Interrupted
 
     console = Console()
     try:
@@ -208,7 +236,11 @@ def scan(
             workers=workers,
             scheduler=scheduler,
             resume=resume,
+            overwrite=overwrite,
         )
+    except Interrupted as err:
+        console.print(str(err))
+        raise SystemExit(130) from None
     except (AsymscanError, ModuleNotFoundError) as err:
         raise click.ClickException(str(err)) from err
 
@@ -282,6 +314,11 @@ def scan(
     help="With --detector realistic: scan without the efficiency corrections (shows the "
     "detector artefacts).",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the outputs of an earlier run in OUT.",
+)
 @_execution_options
 def demo(
     out: Path,
@@ -294,6 +331,7 @@ def demo(
     nn_followup: bool,
     detector: str,
     no_corrections: bool,
+    overwrite: bool,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
@@ -305,10 +343,13 @@ def demo(
     from rich.console import Console
 
     from ..errors import AsymscanError
+    from ..execution import Interrupted
     from ..scan.demo import demo_events, write_demo_inputs
+    from ..scan.output import prepare_output
 
     console = Console()
     try:
+        prepare_output(out, overwrite=overwrite)  # before its inputs are written
         with console.status("assembling the data set from the shipped sample"):
             events = demo_events(
                 lumi=lumi,
@@ -347,6 +388,10 @@ def demo(
             workers=workers,
             scheduler=scheduler,
             resume=False,
+            overwrite=overwrite,
         )
+    except Interrupted as err:
+        console.print(str(err))
+        raise SystemExit(130) from None
     except (AsymscanError, ModuleNotFoundError) as err:
         raise click.ClickException(str(err)) from err

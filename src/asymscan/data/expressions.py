@@ -25,7 +25,11 @@ Anything else (attribute access, indexing, strings other than the arguments of `
 lambdas, comprehensions, keyword arguments, calls to other names, ``:=``, ...) is rejected by
 :func:`parse` with an :class:`ExpressionError` that quotes the offending part. Texts longer
 than :data:`MAX_LENGTH` characters or nested deeper than :data:`MAX_DEPTH` levels are rejected
-too.
+too. A flat chain of operators of one precedence level (``a + b - c + ...``,
+``a * b / c * ...``, ``c1 & c2 & ...``, ``c1 | c2 | ...``, ``c1 and c2 and ...``) is one level,
+however long, and is evaluated in a loop; parentheses alone do not count, and real nesting
+(``-(-(-x))``, ``x + (y + (z + ...))``, ``f(g(h(x)))``, ``a ** b ** c``) counts one level per
+operation.
 """
 
 from __future__ import annotations
@@ -59,7 +63,9 @@ MAX_LENGTH = 2000
 """Longest expression text accepted, in characters."""
 
 MAX_DEPTH = 100
-"""Deepest nesting of operations accepted (parentheses alone do not count)."""
+"""Deepest nesting of operations accepted. Parentheses alone do not count, and a flat chain of
+operators of one precedence level (``x + x - x + ...``, ``c1 & c2 & ...``) counts as one
+level however long it is (:data:`MAX_LENGTH` bounds it)."""
 
 Kind = Literal["bool", "number", "unknown"]
 _Env = Mapping[str, Any]
@@ -202,6 +208,18 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Pow: _arith(np.float_power),  # float64 always: no unbounded Python integers
     ast.BitAnd: _logical(np.logical_and, "&"),
     ast.BitOr: _logical(np.logical_or, "|"),
+}
+
+# Left-associative operators of one precedence level: a chain ``a + b - c + d`` parses as a
+# left-deep tree, compiled and evaluated as one flat sequence (one depth level, no recursion).
+_CHAIN_GROUP: dict[type[ast.operator], str] = {
+    ast.Add: "additive",
+    ast.Sub: "additive",
+    ast.Mult: "multiplicative",
+    ast.Div: "multiplicative",
+    ast.Mod: "multiplicative",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
 }
 
 _REJECTED_BINARY = {
@@ -457,7 +475,7 @@ def parse(text: str, *, columns: Iterable[str] | None = None) -> Expression:
         raise ExpressionError(msg) from None
     compiler = _Compiler(text.strip())
     evaluator, kind = compiler.compile(tree.body, 1)
-    canonical = ast.dump(tree)
+    canonical = _dump(tree.body)
     expr = Expression(
         text.strip(),
         frozenset(compiler.columns),
@@ -572,25 +590,39 @@ class _Compiler:
         return (lambda env: np.positive(_numeric(operand(env)))), "number"
 
     def _bin_op(self, node: ast.BinOp, depth: int) -> tuple[_Eval, Kind]:
-        op_type = type(node.op)
-        if op_type in _REJECTED_BINARY:
-            raise self.reject(node, _REJECTED_BINARY[op_type] + " is")
-        func = _BINARY[op_type]
-        left, left_kind = self.compile(node.left, depth + 1)
-        right, right_kind = self.compile(node.right, depth + 1)
-        if op_type in (ast.BitAnd, ast.BitOr):
-            if "number" in (left_kind, right_kind):
-                symbol = "&" if op_type is ast.BitAnd else "|"
-                raise self.fail(
-                    node,
-                    f"{symbol} combines conditions, but an operand is a number",
-                    "; & | bind tighter than comparisons, so write (a > 1) & (b < 2), "
-                    "or use and/or",
-                )
-            kind: Kind = "bool"
-        else:
-            kind = "number"
-        return (lambda env: func(left(env), right(env))), kind
+        """A chain ``a op b op c ...`` of one precedence level: its operands one level down,
+        evaluated left to right in a loop (``a ** b`` and rejected operators: a chain of one)."""
+        first, links = _chain(node)
+        # the outermost operator first, as a walk down the tree would report it
+        for link in reversed(links):
+            if type(link.op) in _REJECTED_BINARY:
+                raise self.reject(link, _REJECTED_BINARY[type(link.op)] + " is")
+        head, kind = self.compile(first, depth + 1)
+        steps: list[tuple[Callable[[Any, Any], Any], _Eval]] = []
+        for link in links:
+            op_type = type(link.op)
+            right, right_kind = self.compile(link.right, depth + 1)
+            if op_type in (ast.BitAnd, ast.BitOr):
+                if "number" in (kind, right_kind):
+                    symbol = "&" if op_type is ast.BitAnd else "|"
+                    raise self.fail(
+                        link,
+                        f"{symbol} combines conditions, but an operand is a number",
+                        "; & | bind tighter than comparisons, so write (a > 1) & (b < 2), "
+                        "or use and/or",
+                    )
+                kind = "bool"
+            else:
+                kind = "number"
+            steps.append((_BINARY[op_type], right))
+
+        def chain(env: _Env) -> Any:
+            out = head(env)
+            for func, right in steps:
+                out = func(out, right(env))
+            return out
+
+        return chain, kind
 
     def _bool_op(self, node: ast.BoolOp, depth: int) -> tuple[_Eval, Kind]:
         parts = [self.compile(v, depth + 1)[0] for v in node.values]
@@ -710,6 +742,39 @@ class _Compiler:
 
 # --------------------------------------------------------------------------------------------
 # helpers
+
+
+def _chain(node: ast.BinOp) -> tuple[ast.expr, list[ast.BinOp]]:
+    """``a op1 b op2 c`` (a left-deep tree of one precedence level) as ``a`` and the links
+    ``[(a op1 b), (... op2 c)]``, innermost first; other operators give a chain of one."""
+    group = _CHAIN_GROUP.get(type(node.op))
+    links = [node]
+    left = node.left
+    while (
+        group is not None
+        and isinstance(left, ast.BinOp)
+        and _CHAIN_GROUP.get(type(left.op)) == group
+    ):
+        links.append(left)
+        left = left.left
+    links.reverse()
+    return left, links
+
+
+def _dump(node: Any) -> str:
+    """A canonical text of a validated tree (as :func:`ast.dump`, without positions), with
+    chains flattened so that its recursion is bounded by the nesting depth, not the length."""
+    if isinstance(node, ast.BinOp):
+        first, links = _chain(node)
+        parts = [_dump(first)]
+        parts += [f"{type(link.op).__name__},{_dump(link.right)}" for link in links]
+        return f"Chain({','.join(parts)})"
+    if isinstance(node, ast.AST):
+        fields = ",".join(f"{k}={_dump(v)}" for k, v in ast.iter_fields(node))
+        return f"{type(node).__name__}({fields})"
+    if isinstance(node, list):
+        return f"[{','.join(_dump(v) for v in node)}]"
+    return repr(node)
 
 
 def _quote(text: str, limit: int = 200) -> str:

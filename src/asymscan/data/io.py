@@ -3,23 +3,34 @@
 Only the columns an analysis reads are loaded. Every problem (a missing file, a corrupt file,
 an unknown column, a missing tree) raises a :class:`~asymscan.errors.DataError` that names
 the file and what was expected.
+
+Input paths may be glob patterns (``data/*.parquet``, ``data/**/*.root``), expanded in sorted
+order (:func:`expand_paths`). One file named twice (the same path, another spelling of it, a
+symbolic link, or a pattern matching a file listed too) is refused with a
+:class:`~asymscan.errors.ConfigError`: its events would be counted twice.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+import glob
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .._optional import require
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 __all__ = (
     "SUFFIXES",
+    "InputFile",
     "WorkItem",
+    "check_distinct",
+    "expand_paths",
     "iter_events",
     "read_events",
     "read_item",
@@ -135,24 +146,143 @@ def _root(
             yield {c: _as_numpy(chunk[c], c, path) for c in columns}
 
 
-def _checked(paths: Iterable[str | Path]) -> list[Path]:
-    """The input files, which must exist and be of a known type."""
-    files = [Path(p) for p in paths]
+_GLOB_CHARS = re.compile(r"[*?[]")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file, and the entry of the input list it comes from.
+
+    ``entry`` is the path or glob pattern as given and ``index`` its position in the list;
+    ``path`` is the file (a match of the pattern for globs).
+    """
+
+    index: int
+    entry: str
+    path: Path
+
+    def describe(self) -> str:
+        """The entry's index and text as given, and for a pattern the file it matched."""
+        text = f"{self.index} ({self.entry!r}"
+        if _is_glob(self.entry) and str(self.path) != self.entry:
+            text += f", matching {str(self.path)!r}"
+        return text + ")"
+
+
+def _is_glob(entry: str) -> bool:
+    return _GLOB_CHARS.search(entry) is not None
+
+
+def _matches(pattern: str) -> list[Path]:
+    """The files (not folders) a glob pattern matches, sorted; ``**`` matches any depth."""
+    return [
+        Path(m) for m in sorted(glob.glob(pattern, recursive=True)) if os.path.isfile(m)
+    ]
+
+
+def expand_paths(
+    paths: Iterable[str | os.PathLike[str]], *, missing_ok: bool = False
+) -> list[InputFile]:
+    """The input files of ``paths``, glob patterns expanded.
+
+    Parameters
+    ----------
+    paths
+        Files, or glob patterns (``*``, ``?``, ``[...]``, and ``**`` for any number of
+        folders) expanded with :func:`glob.glob` in sorted order. A path that exists as
+        written is taken literally even if it contains those characters; ``~`` is expanded.
+    missing_ok
+        False: a pattern that matches no file is a :class:`~asymscan.errors.DataError`
+        naming it. True: it gives no files (to check a list before the files exist).
+
+    Returns
+    -------
+    list of InputFile
+        The files in order, each with the entry it comes from.
+    """
+    out: list[InputFile] = []
+    for index, raw in enumerate(paths):
+        entry = os.fspath(raw)
+        path = Path(entry).expanduser()
+        if not _is_glob(entry) or path.exists():
+            out.append(InputFile(index, entry, path))
+            continue
+        found = _matches(str(path))
+        if not found and not missing_ok:
+            msg = (
+                f"the pattern {entry!r} matches no file; check the folder and the "
+                f"extension (files read: {', '.join(SUFFIXES)})"
+            )
+            raise DataError(msg)
+        out += [InputFile(index, entry, p) for p in found]
+    return out
+
+
+def check_distinct(files: Sequence[InputFile]) -> None:
+    """Refuse a file listed twice: its events would be read, and counted, twice.
+
+    Two entries name the same file when they are the same path, other spellings of it
+    (``./f.parquet``, the absolute path), symbolic links to it, or glob patterns matching it:
+    compared by device and inode (:func:`os.stat`). Entries that do not exist are skipped.
+
+    Raises
+    ------
+    ConfigError
+        Naming both entries and the file.
+    """
+    seen: dict[tuple[int, int], InputFile] = {}
+    for file in files:
+        try:
+            stat = file.path.stat()
+        except OSError:
+            continue
+        key = (stat.st_dev, stat.st_ino)
+        first = seen.setdefault(key, file)
+        if first is not file:
+            msg = (
+                f"entries {first.describe()} and {file.describe()} are the same file "
+                f"({str(file.path.resolve())!r}); list each input file once, otherwise "
+                "its events are read and counted twice"
+            )
+            raise ConfigError(msg)
+
+
+def _suggested_pattern(folder: Path, entry: str) -> str:
+    """A glob for the files of ``folder``: of its most frequent known type, else Parquet."""
+    suffixes = [
+        p.suffix.lower() for p in folder.iterdir() if p.suffix.lower() in SUFFIXES
+    ]
+    suffix = max(sorted(set(suffixes)), key=suffixes.count) if suffixes else ".parquet"
+    return f"{entry.rstrip('/' + os.sep) or entry}/*{suffix}"
+
+
+def _checked(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The input files, globs expanded: each must exist, be a file of a known type, and be
+    listed once."""
+    files = expand_paths(paths)
     if not files:
         msg = "no input files given"
         raise DataError(msg)
-    for path in files:
+    for file in files:
+        path = file.path
+        if path.is_dir():
+            msg = (
+                f"input path {file.entry!r} is a directory, not a file; to read the files "
+                f"in it, give a glob pattern such as {_suggested_pattern(path, file.entry)!r}"
+            )
+            raise DataError(msg)
         if not path.is_file():
-            msg = f"input file {str(path)!r} does not exist"
+            msg = f"input file {file.entry!r} does not exist"
             raise DataError(msg)
         if path.suffix.lower() not in SUFFIXES:
             msg = f"{path}: unknown file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}"
             raise DataError(msg)
-    return files
+    check_distinct(files)
+    return [f.path for f in files]
 
 
 def iter_events(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | os.PathLike[str]],
     columns: Iterable[str],
     *,
     tree: str | None = None,
@@ -166,7 +296,8 @@ def iter_events(
     ----------
     paths
         Parquet (``.parquet``/``.pq``), CSV (``.csv``) or ROOT (``.root``, needs
-        ``asymscan[root]``) files.
+        ``asymscan[root]``) files, or glob patterns of them (:func:`expand_paths`); each
+        file at most once.
     columns
         The columns to read; others are never loaded.
     tree
@@ -212,7 +343,18 @@ class WorkItem:
 def work_items(
     paths: Iterable[str | Path], *, tree: str | None = None, chunk_size: int = 1_000_000
 ) -> list[WorkItem]:
-    """Split files into work items of about ``chunk_size`` events (whole row groups)."""
+    """Split files into work items of about ``chunk_size`` events (whole row groups).
+
+    ``paths`` are files or glob patterns (:func:`expand_paths`).
+
+    Raises
+    ------
+    DataError
+        A file is missing, a folder, of an unknown type or unreadable; a pattern matches
+        nothing.
+    ConfigError
+        A file is listed twice (:func:`check_distinct`).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -40,7 +40,7 @@ def _regions(regions: list[dict]) -> str:
     )
     rows = []
     for r in regions:
-        sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
+        sel = _selection(r["selection"])
         win = "; ".join(
             f"{escape(o)} &isin; [{lo:g}, {hi:g})"
             for o, (lo, hi) in r["window"].items()
@@ -104,7 +104,7 @@ def _followup(rows: list[dict]) -> str:
     )
     out = []
     for r in rows:
-        sel = ", ".join(f"{k}={v}" for k, v in r["selection"].items()) or "inclusive"
+        sel = _selection(r["selection"])
         obs = escape(" vs ".join(r["observables"]))
         if r["subsampled"]:
             obs += f" (random {r['n_a'] + r['n_b']} of {r['n_selected']})"
@@ -148,6 +148,30 @@ def _events(events: dict) -> str:
     return "<br>".join(lines)
 
 
+def _tested(g: dict) -> str:
+    """How many windows were tested, and the histograms in which none was."""
+    if g.get("windows_tested") is None:
+        return ""
+    out = f"<br>{g['windows_tested']} windows tested (of {g['windows']} scanned)."
+    untested = g.get("untested_histograms") or []
+    if untested:
+        items = "".join(
+            f"<li>{escape(_selection(u['selection']))}: "
+            f"{escape(' vs '.join(u['observables']))} ({u['events']} events)</li>"
+            for u in untested
+        )
+        out += (
+            f"<br>No window was tested in {len(untested)} histogram(s) (fewer events "
+            f"than min_entries, or none):<ul>{items}</ul>"
+        )
+    return out
+
+
+def _selection(selection: dict) -> str:
+    """``family=category, ...``, or ``inclusive``; not escaped."""
+    return ", ".join(f"{k}={v}" for k, v in selection.items()) or "inclusive"
+
+
 def write_report(
     results: dict[str, Any], figures: dict[str, Path], out: str | Path
 ) -> Path:
@@ -162,6 +186,7 @@ def write_report(
         )
     else:
         verdict = f"Maximum |N<sub>&sigma;</sub>| = {g['max_abs_nsigma']:.2f}; no toys were run, so no global p-value."
+    verdict += _tested(g)
     regions = [p for k, p in figures.items() if k.startswith("region_")]
     images = "".join(
         f'<img src="{escape(p.name)}" alt="{escape(p.stem)}">' for p in regions

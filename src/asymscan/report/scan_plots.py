@@ -25,10 +25,24 @@ def _bin_significance(a: np.ndarray, b: np.ndarray, var_a, var_b) -> np.ndarray:
         return np.where(var > 0, (b - a) / np.sqrt(var), np.nan)
 
 
+def _plain(text: str) -> str:
+    """``text`` as matplotlib shows it literally: every ``$`` escaped, so no mathtext.
+
+    Matplotlib typesets a string with an even number of unescaped ``$`` as mathtext, where
+    ``_``, ``^`` and ``\\`` are commands and an unknown command makes ``savefig`` raise; a
+    string whose every ``$`` is written ``\\$`` is plain text, shown exactly as given.
+    """
+    return str(text).replace("$", r"\$")
+
+
 def _title(region: dict) -> str:
+    """The region's rank, selection, N_sigma and global p, as plain text (no mathtext)."""
     sel = ", ".join(f"{k}={v}" for k, v in region["selection"].items()) or "inclusive"
     gp = "n/a" if region["global_p"] is None else f"{region['global_p']:.3g}"
-    return f"#{region['rank']}: {sel}, $N_\\sigma$ = {region['nsigma']:+.2f}, global p = {gp}"
+    return (
+        f"#{region['rank']}: {_plain(sel)}, N\N{GREEK SMALL LETTER SIGMA} = "
+        f"{region['nsigma']:+.2f}, global p = {gp}"
+    )
 
 
 def plot_region(result: ScanResult, region: dict, path: Path) -> None:
@@ -59,7 +73,7 @@ def plot_region(result: ScanResult, region: dict, path: Path) -> None:
             top.set_title(_title(region), fontsize=12)
             bottom.set_ylabel(r"$(B-A)/\sigma$")
             bottom.axhline(0, color="k", lw=0.8)
-            bottom.set_xlabel(h.observables[0])
+            bottom.set_xlabel(_plain(h.observables[0]))
     else:
         sig2 = sig if h.ndim == 2 else np.nansum(sig, axis=2) / np.sqrt(h.shape[2])
         with figure(path, width=8.5) as (_fig, axes):
@@ -77,8 +91,8 @@ def plot_region(result: ScanResult, region: dict, path: Path) -> None:
                     (x0, y0), x1 - x0, y1 - y0, fill=False, ec="k", lw=2
                 )
             )
-            ax.set_xlabel(h.observables[0])
-            ax.set_ylabel(h.observables[1])
+            ax.set_xlabel(_plain(h.observables[0]))
+            ax.set_ylabel(_plain(h.observables[1]))
             ax.set_title(
                 _title(region) + ("" if h.ndim == 2 else " (summed over axis 3)"),
                 fontsize=12,

@@ -15,6 +15,7 @@ the units is a sparse matrix ``cells`` of shape (global bins, units). Then
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +23,13 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from ..config import Config, Observable, SelectionFamily
-from ..errors import DataError
+from ..config import MAX_BINS, Config, Observable, SelectionFamily
+from ..errors import ConfigError, DataError
 from .cells import EventCells
 from .weights import UnitWeights, event_weights, is_weighted
 
 __all__ = (
+    "MAX_BINS",
     "ChunkUnits",
     "Histogram",
     "build_cells",
@@ -64,8 +66,7 @@ class Histogram:
 
     @property
     def label(self) -> str:
-        sel = ", ".join(f"{f}={c}" for f, c in self.selection) or "inclusive"
-        return f"[{sel}] {' vs '.join(self.observables)}"
+        return _label(self.selection, self.observables)
 
     def bins(self, vector: np.ndarray) -> np.ndarray:
         """This histogram's part of global bin vectors ``(..., n_global)`` as ``(..., *shape)``."""
@@ -80,20 +81,57 @@ def _selections(config: Config) -> list[tuple[tuple[str, str], ...]]:
     return combos
 
 
+def _label(selection: tuple[tuple[str, str], ...], names: tuple[str, ...]) -> str:
+    sel = ", ".join(f"{f}={c}" for f, c in selection) or "inclusive"
+    return f"[{sel}] {' vs '.join(names)}"
+
+
+def _check_bins(config: Config, sets: list[tuple[str, ...]]) -> None:
+    """Refuse a plan of more than :data:`~asymscan.config.MAX_BINS` bins in all (counted
+    before the selections or edges are built)."""
+    families = [len(f.categories) for f in config.selections]
+    n_selections = 1 + math.prod(families) if families else 1
+    bins = {o.name: o.bins for o in config.observables}
+    sizes = {names: math.prod(bins[n] for n in names) for names in sets}
+    total = n_selections * sum(sizes.values())
+    if total <= MAX_BINS:
+        return
+    largest = sorted(sets, key=lambda names: -sizes[names])[:3]
+    shown = ", ".join(
+        f"{_label((), names)} ({sizes[names]:,} bins)" for names in largest
+    )
+    msg = (
+        f"the scan would fill {total:,} bins in {n_selections * len(sets):,} histograms "
+        f"({len(sets)} in each of {n_selections:,} selection(s)), more than the limit "
+        f"of {MAX_BINS:,} (asymscan.config.MAX_BINS); the largest: {shown}. Use fewer "
+        "bins, fewer observables or dims, or fewer selection categories"
+    )
+    raise ConfigError(msg)
+
+
 def plan_histograms(config: Config) -> list[Histogram]:
-    """Every histogram the scan fills, in a fixed order (selections outer, observables inner)."""
-    obs = {
-        o.name: np.linspace(o.range[0], o.range[1], o.bins + 1)
-        for o in config.observables
-    }
+    """Every histogram the scan fills, in a fixed order (selections outer, observables inner).
+
+    Raises
+    ------
+    ConfigError
+        The histograms hold more than :data:`~asymscan.config.MAX_BINS` bins together
+        (checked before any is allocated).
+    """
     sets = [
         combo
         for d in sorted(config.scan.dims)
         for combo in itertools.combinations([o.name for o in config.observables], d)
     ]
+    _check_bins(config, sets)
+    selections = _selections(config)
+    obs = {
+        o.name: np.linspace(o.range[0], o.range[1], o.bins + 1)
+        for o in config.observables
+    }
     out: list[Histogram] = []
     offset = 0
-    for k, selection in enumerate(_selections(config)):
+    for k, selection in enumerate(selections):
         for names in sets:
             h = Histogram(
                 len(out), selection, names, tuple(obs[n] for n in names), offset, k

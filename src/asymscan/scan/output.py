@@ -8,10 +8,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import DataError
 from ..report.files import atomic_path, write_json
 from .run import ScanResult
 
-__all__ = ("write_results",)
+__all__ = ("FINAL_OUTPUTS", "prepare_output", "write_results")
 
 
 def _regions_table(regions: list[dict]) -> pa.Table:
@@ -46,6 +47,55 @@ def _regions_table(regions: list[dict]) -> pa.Table:
         ]
     )
     return pa.Table.from_pydict(columns, schema=schema)
+
+
+#: What a finished scan writes into its output folder (besides the toy shards in ``shards/``).
+FINAL_OUTPUTS = (
+    "results.json",
+    "regions.parquet",
+    "report.html",
+    "toys.png",
+    "region_*.png",
+)
+
+
+def _final_outputs(out: Path) -> list[Path]:
+    return sorted(p for pattern in FINAL_OUTPUTS for p in out.glob(pattern))
+
+
+def prepare_output(
+    out: str | Path, *, resume: bool = False, overwrite: bool = False
+) -> Path:
+    """Make ``out`` ready for a scan, so that an old result never stands beside a new one.
+
+    A folder holding an earlier run's outputs (:data:`FINAL_OUTPUTS`, toy shards) is an error
+    unless ``resume`` (continue it: its final outputs are removed now and rewritten at the
+    end, its shards are kept if they match) or ``overwrite`` (its outputs are removed now,
+    its shards when the toys start). Only files a scan writes are ever removed.
+
+    Raises
+    ------
+    DataError
+        ``out`` is a file, or holds an earlier run's outputs and neither flag is given.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        msg = f"the output folder {str(out)!r} is a file"
+        raise DataError(msg)
+    finals = _final_outputs(out) if out.is_dir() else []
+    shards = sorted((out / "shards").glob("item_*.npy")) if out.is_dir() else []
+    if (finals or shards) and not (resume or overwrite):
+        found = [p.name for p in finals[:4]] + (
+            [f"{len(shards)} toy shard(s)"] if shards else []
+        )
+        msg = (
+            f"{str(out)!r} holds the outputs of an earlier run ({', '.join(found)}): pass "
+            "--overwrite to replace them, or --resume to continue an interrupted run"
+        )
+        raise DataError(msg)
+    for path in finals:
+        path.unlink()
+    return out
 
 
 def write_results(

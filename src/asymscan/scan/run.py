@@ -7,11 +7,12 @@ symmetry), and the observed maximum's p-value is (k + 1)/(n + 1).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,19 @@ import numpy as np
 
 from .._version import __version__
 from ..calibrate.exchange import histogram_inputs, max_abs_nsigma, toy_shard
+from ..checkpoint import Checkpointer
 from ..config import Config
 from ..errors import DataError
-from ..execution import InlineExecutor
-from ..report.files import atomic_path, write_json
+from ..execution import InlineExecutor, run_items
 from ..stats.nsigma import nsigma
 from ..stats.significance import toy_p_value, z_from_p
-from .cells import EventCells
+from ..stats.windows import scan_windows
+from .cells import BinSums, EventCells
 from .followup import check_followup, run_followup
 from .layout import build_cells, chunk_units
 from .regions import top_windows
 from .source import Events, map_events
+from .weights import check_weights
 
 __all__ = ("ScanResult", "fill_cells", "run_scan", "scan_cells")
 
@@ -46,6 +49,9 @@ class ScanResult:
 
     ``followup`` holds the neural follow-up of the top regions
     (:func:`asymscan.scan.followup.run_followup`), empty when it was not run.
+    ``windows`` and ``windows_tested`` are, per histogram, the windows scanned and those
+    tested (the others have fewer than ``min_entries`` events, or none with weight); None
+    when unknown.
     """
 
     config: Config
@@ -55,6 +61,24 @@ class ScanResult:
     toys: np.ndarray
     regions: list[dict[str, Any]]
     followup: list[dict[str, Any]] = field(default_factory=list)
+    windows: np.ndarray | None = None
+    windows_tested: np.ndarray | None = None
+
+    @property
+    def untested(self) -> list[dict[str, Any]]:
+        """The histograms in which no window was tested, with their events in range."""
+        if self.windows_tested is None:
+            return []
+        return [
+            {
+                "histogram": h.index,
+                "selection": dict(h.selection),
+                "observables": list(h.observables),
+                "events": int(h.bins(self.cells.entries).sum()),
+            }
+            for h in self.cells.histograms
+            if self.windows_tested[h.index] == 0
+        ]
 
     @property
     def p_value(self) -> tuple[float, float]:
@@ -98,16 +122,24 @@ class ScanResult:
         """The content of ``results.json``.
 
         Keys: ``version``; ``global`` (the maximum |N_sigma| over everything scanned, its
-        global p-value, error and Z from ``toys`` label-exchange toys); ``regions`` (ranked:
+        global p-value, error and Z from ``toys`` label-exchange toys, the windows scanned
+        and tested, and ``untested_histograms``: those in which no window was tested, with
+        their events in range); ``regions`` (ranked:
         selection, observables, window, N_sigma, A and B counts, local and global p);
         ``followup`` (one entry per region followed up by the neural test, see
         :func:`asymscan.scan.followup.run_followup`; an empty list when ``followup.nn`` is
-        off); ``histograms`` (each one's selection, observables, shape and maximum
-        |N_sigma|); ``events`` (counts read, in A, in B, dropped, non-finite and out of
+        off); ``histograms`` (each one's selection, observables, shape, maximum |N_sigma|,
+        windows scanned and tested); ``events`` (counts read, in A, in B, dropped, non-finite and out of
         range); ``config`` (the resolved configuration).
         """
         p, err = self.p_value
         z = float(z_from_p(p)) if np.isfinite(p) else None
+
+        def count(per_hist: np.ndarray | None, i: int | None = None) -> int | None:
+            if per_hist is None:
+                return None
+            return int(per_hist.sum() if i is None else per_hist[i])
+
         return {
             "version": __version__,
             "global": {
@@ -117,6 +149,9 @@ class ScanResult:
                 "z": z,  # -inf when p = 1 (every toy above the observation): JSON null
                 "toys": int(self.toys.size),
                 "calibration": self.calibration,
+                "windows": count(self.windows),
+                "windows_tested": count(self.windows_tested),
+                "untested_histograms": self.untested,
             },
             "corrections": self.corrections,
             "regions": self.regions,
@@ -128,6 +163,8 @@ class ScanResult:
                     "observables": list(h.observables),
                     "shape": list(h.shape),
                     "max_abs_nsigma": float(self.per_histogram[h.index]),
+                    "windows": count(self.windows, h.index),
+                    "windows_tested": count(self.windows_tested, h.index),
                 }
                 for h in self.cells.histograms
             ],
@@ -136,17 +173,18 @@ class ScanResult:
         }
 
 
-def _region_rows(cells: EventCells, config: Config, toys: np.ndarray) -> list[dict]:
+def _region_rows(
+    cells: EventCells, sums: BinSums, config: Config, toys: np.ndarray
+) -> list[dict]:
     """The ``top`` most discrepant non-overlapping windows over all histograms, ranked.
 
-    Each row holds the window's N_sigma (with the systematics when there are any), its
-    statistical-only N_sigma and, per systematic, the shift of that N_sigma for a +1 sigma
-    pull (its systematic part).
+    ``sums`` are the observed ones, ``cells.sums(cells.n_a)``. Each row holds the window's
+    N_sigma (with the systematics when there are any), its statistical-only N_sigma and, per
+    systematic, the shift of that N_sigma for a +1 sigma pull (its systematic part).
     """
     from scipy import stats
 
     normalize = config.scan.normalize
-    sums = cells.sums(cells.n_a)
     names = cells.weights.systematics if cells.weights is not None else ()
     rows = []
     for h in cells.histograms:
@@ -195,19 +233,33 @@ def _region_rows(cells: EventCells, config: Config, toys: np.ndarray) -> list[di
     return rows
 
 
-def _fingerprint(cells: EventCells, config: Config) -> str:
-    """Identifies the data and settings a shard belongs to, so --resume never mixes runs."""
+def _stamp(cells: EventCells, config: Config) -> dict[str, Any]:
+    """What the toy shards depend on, part by part, so --resume never mixes runs."""
     # the follow-up settings do not change the toys: leave them out
     settings = config.model_dump(exclude={"followup"})
-    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
-    h.update(np.ascontiguousarray(cells.n_a).tobytes())
-    h.update(np.ascontiguousarray(cells.multiplicity).tobytes())
-    h.update(np.asarray(cells.cells.indices).tobytes())
+    events = hashlib.sha256()
+    for part in (cells.n_a, cells.multiplicity, cells.cells.indices):
+        events.update(np.ascontiguousarray(part).tobytes())
     if cells.weights is not None:
         w = cells.weights
         for part in (w.a, w.b, w.shift_a, w.shift_b):
-            h.update(np.ascontiguousarray(part).tobytes())
-    return h.hexdigest()
+            events.update(np.ascontiguousarray(part).tobytes())
+    return {
+        "events": events.hexdigest(),
+        "configuration": hashlib.sha256(
+            json.dumps(settings, sort_keys=True, default=str).encode()
+        ).hexdigest(),
+        "toys": config.scan.toys,
+        "seed": config.scan.seed,
+        "shard_size": SHARD_SIZE,
+    }
+
+
+def _shard(
+    cells: EventCells, min_entries: float, normalize: str, item: tuple
+) -> np.ndarray:
+    seed, size = item
+    return toy_shard(cells, seed, size, min_entries=min_entries, normalize=normalize)
 
 
 def _run_toys(
@@ -216,6 +268,7 @@ def _run_toys(
     pool: Executor,
     shard_dir: Path | None,
     resume: bool,
+    overwrite: bool,
     progress: Callable[[int, int], None] | None,
 ) -> np.ndarray:
     n = config.scan.toys
@@ -225,58 +278,93 @@ def _run_toys(
         [n % SHARD_SIZE] if n % SHARD_SIZE else []
     )
     seeds = np.random.SeedSequence(config.scan.seed).spawn(len(sizes))
-    results: dict[int, np.ndarray] = {}
+    checkpoint = None
     if shard_dir is not None:
-        shard_dir.mkdir(parents=True, exist_ok=True)
-        manifest = shard_dir / "manifest.json"
-        fingerprint = _fingerprint(cells, config)
-        if resume and manifest.exists():
-            if json.loads(manifest.read_text()).get("fingerprint") != fingerprint:
-                msg = f"{shard_dir}: the finished shards belong to other data or settings; rerun without --resume"
-                raise DataError(msg)
-            for i in range(len(sizes)):
-                f = shard_dir / f"shard_{i:05d}.npy"
-                if f.exists():
-                    results[i] = np.load(f)
-        else:
-            for old in shard_dir.glob("shard_*.npy"):
-                old.unlink()
-        write_json(
-            manifest,
-            {
-                "fingerprint": fingerprint,
-                "shards": len(sizes),
-                "shard_size": SHARD_SIZE,
-            },
+        checkpoint = Checkpointer(
+            shard_dir, _stamp(cells, config), resume=resume, overwrite=overwrite
         )
-    done = sum(sizes[i] for i in results)
-    if progress:
-        progress(done, n)
-    futures = {
-        pool.submit(
-            toy_shard,
-            cells,
-            seeds[i],
-            sizes[i],
+
+    def report(done: int, _n: int) -> None:
+        progress(min(done * SHARD_SIZE, n), n)
+
+    shards = run_items(
+        functools.partial(
+            _shard, cells, config.scan.min_entries, config.scan.normalize
+        ),
+        list(zip(seeds, sizes, strict=True)),
+        executor=pool,
+        progress=report if progress else None,
+        checkpoint=checkpoint,
+        what="toy shards",
+    )
+    return np.concatenate(shards)
+
+
+def _windows_tested(
+    cells: EventCells, sums: BinSums, config: Config
+) -> tuple[np.ndarray, np.ndarray]:
+    """Windows scanned and windows tested per histogram, on the observed labelling.
+
+    A window is skipped (not tested) when it holds fewer than ``min_entries`` events or no
+    bin with a non-zero variance; which windows those are does not depend on the labels.
+    """
+    n = len(cells.histograms)
+    windows, tested = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for h in cells.histograms:
+        scan = scan_windows(
+            ndim=h.ndim,
+            two_sided=True,
             min_entries=config.scan.min_entries,
-            normalize=config.scan.normalize,
-        ): i
-        for i in range(len(sizes))
-        if i not in results
-    }
-    for future in as_completed(futures):
-        i = futures[future]
-        results[i] = future.result()
-        if shard_dir is not None:
-            with (
-                atomic_path(shard_dir / f"shard_{i:05d}.npy") as tmp,
-                tmp.open("wb") as fh,
-            ):
-                np.save(fh, results[i])
-        done += sizes[i]
-        if progress:
-            progress(done, n)
-    return np.concatenate([results[i] for i in range(len(sizes))])
+            **histogram_inputs(cells, sums, h, config.scan.normalize),
+        )
+        windows[h.index] = scan.n_windows
+        tested[h.index] = scan.n_windows - int(scan.n_skipped)
+    return windows, tested
+
+
+def _check_tested(cells: EventCells, config: Config, tested: np.ndarray) -> None:
+    """Refuse a scan that tested no window (saying why); log histograms that tested none."""
+    events = [int(h.bins(cells.entries).sum()) for h in cells.histograms]
+    min_entries = config.scan.min_entries
+    if not tested.any():
+        c = cells.counts
+        if max(events, default=0) == 0:
+            outside = ", ".join(
+                f"{o}: {c['out_of_range'][o]} outside its range, "
+                f"{c['non_finite'][o]} non-finite"
+                for o in c["out_of_range"]
+            )
+            msg = (
+                f"nothing to scan: no event falls in any histogram ({c['a']} event(s) in "
+                f"A, {c['b']} in B; {outside}); the observables' ranges or the selections' "
+                "categories are empty"
+            )
+        else:
+            largest = int(np.argmax(events))
+            label = cells.histograms[largest].label
+            if events[largest] < min_entries:
+                msg = (
+                    f"nothing to scan: every window has fewer events than min_entries = "
+                    f"{min_entries:g}; the largest window, all of {label}, holds "
+                    f"{events[largest]} events; lower scan.min_entries or select more "
+                    "events"
+                )
+            else:
+                msg = (
+                    f"nothing to scan: no window has a bin with non-zero variance (the "
+                    f"{events[largest]} events of {label} carry weight 0)"
+                )
+        raise DataError(msg)
+    empty = [h for h in cells.histograms if tested[h.index] == 0]
+    if empty:
+        log.warning(
+            "no window tested in %d of %d histograms (fewer than min_entries = %g events, "
+            "or none): %s",
+            len(empty),
+            len(cells.histograms),
+            min_entries,
+            "; ".join(f"{h.label} ({events[h.index]} events)" for h in empty),
+        )
 
 
 def scan_cells(
@@ -286,9 +374,30 @@ def scan_cells(
     executor: Executor | None = None,
     shard_dir: Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ScanResult:
-    """Scan prepared event cells: observed windows, regions, and the label-exchange toys."""
+    """Scan prepared event cells: observed windows, regions, and the label-exchange toys.
+
+    Toy shards run through :func:`asymscan.execution.run_items`; with ``shard_dir`` each
+    finished shard is saved there at once (:class:`asymscan.checkpoint.Checkpointer`), so
+    ``resume=True`` continues an interrupted run with an identical result, and Ctrl-C raises
+    :class:`asymscan.execution.Interrupted` keeping the finished shards. Shards of an earlier
+    run there are an error unless ``resume`` or ``overwrite`` (discard them) is given.
+
+    Raises
+    ------
+    DataError
+        Before any toy: sample A or B has a total weight of zero
+        (:func:`~asymscan.scan.weights.check_weights`), or no window of any histogram was
+        tested (every window below ``min_entries`` events, or no event in the observables'
+        ranges and the selections' categories). Histograms in which no window was tested,
+        while others have some, are logged as a warning and listed in ``results.json``.
+    """
+    check_weights(cells.weights, cells.multiplicity, cells.n_a, config)
+    sums = cells.sums(cells.n_a)
+    windows, tested = _windows_tested(cells, sums, config)
+    _check_tested(cells, config, tested)
     observed, per_hist = max_abs_nsigma(
         cells,
         cells.n_a,
@@ -296,9 +405,15 @@ def scan_cells(
         normalize=config.scan.normalize,
     )
     toys = _run_toys(
-        cells, config, executor or InlineExecutor(), shard_dir, resume, progress
+        cells,
+        config,
+        executor or InlineExecutor(),
+        shard_dir,
+        resume,
+        overwrite,
+        progress,
     )
-    regions = _region_rows(cells, config, toys)
+    regions = _region_rows(cells, sums, config, toys)
     return ScanResult(
         config=config,
         cells=cells,
@@ -306,6 +421,8 @@ def scan_cells(
         per_histogram=per_hist[0],
         toys=toys,
         regions=regions,
+        windows=windows,
+        windows_tested=tested,
     )
 
 
@@ -328,6 +445,7 @@ def run_scan(
     executor: Executor | None = None,
     shard_dir: Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     followup_progress: Callable[[int, int], None] | None = None,
 ) -> ScanResult:
@@ -345,7 +463,8 @@ def run_scan(
         Where toy shards (and file chunks, and follow-up permutations) run (see
         :func:`asymscan.execution.executor`); default in-process.
     shard_dir
-        Folder for finished toy shards, so that ``resume=True`` continues an interrupted run.
+        Folder for finished toy shards, so that ``resume=True`` continues an interrupted run
+        (``overwrite=True`` discards the shards of an earlier run; see :func:`scan_cells`).
     progress
         Called with (toys done, toys requested).
     followup_progress
@@ -365,6 +484,7 @@ def run_scan(
         executor=executor,
         shard_dir=shard_dir,
         resume=resume,
+        overwrite=overwrite,
         progress=progress,
     )
     if followup:

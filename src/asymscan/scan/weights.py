@@ -21,6 +21,7 @@ exchangeable, so they are compressed into one unit, as unweighted events are.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,10 +34,16 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..data.corrections import Corrections
 
-__all__ = ("UnitWeights", "event_weights", "is_weighted")
+__all__ = ("UnitWeights", "check_weights", "event_weights", "is_weighted")
+
+log = logging.getLogger(__name__)
 
 #: Smallest weight a nuisance pull can leave (a pulled efficiency stays below infinity).
 _FLOOR = 1e-12
+
+#: Largest weight magnitude accepted: the sums of squared weights (the variances) must stay
+#: finite, or the bin's term (B - A)/sigma becomes 0 or NaN.
+MAX_WEIGHT = 1e150
 
 
 @dataclass(frozen=True)
@@ -156,14 +163,26 @@ def event_weights(
     Raises
     ------
     DataError
-        Non-finite weights; with label-dependent weights, weights that are not positive (an
-        event must be observable under both labels for P(A) = w_b / (w_a + w_b) to exist).
+        Non-finite weights, or weights above :data:`MAX_WEIGHT` in magnitude; with
+        label-dependent weights, weights that are not positive (an event must be observable
+        under both labels for P(A) = w_b / (w_a + w_b) to exist). Totals of zero are
+        refused on the whole scan, by :func:`check_weights`.
     """
     if not is_weighted(config):
         return None
     sym = config.symmetry
     corrections = config.load_corrections()
     wa, wb = _label_weights(columns, config, n, corrections)
+    for name, w in (("a", wa), ("b", wb)):
+        huge = np.abs(w) > MAX_WEIGHT
+        if huge.any():
+            msg = (
+                f"the weight in {name.upper()} ({_weight_text(config, name)}) is larger than "
+                f"{MAX_WEIGHT:g} in magnitude for {int(huge.sum())} event(s) (largest "
+                f"{float(np.abs(w).max()):g}): its square would overflow the variance of "
+                "its bin; rescale the weights"
+            )
+            raise DataError(msg)
     if sym.weight_a is not None:
         for name, w in (("a", wa), ("b", wb)):
             bad = int((w <= 0).sum())
@@ -188,3 +207,74 @@ def event_weights(
         shifts_a.append((pulled[0][0] - pulled[1][0]) / 2)
         shifts_b.append((pulled[0][1] - pulled[1][1]) / 2)
     return np.column_stack([wa, wb, *shifts_a, *shifts_b])
+
+
+def _weight_text(config: Config, label: str) -> str:
+    """The expression(s) giving the weight of sample ``label`` ("a" or "b"), for messages."""
+    parts = []
+    if config.data.weight is not None:
+        parts.append(f"data.weight = {config.data.weight.text!r}")
+    extra = getattr(config.symmetry, f"weight_{label}")
+    if extra is not None:
+        parts.append(f"symmetry.weight_{label} = {extra.text!r}")
+    return " x ".join(parts)
+
+
+def check_weights(
+    weights: UnitWeights | None,
+    multiplicity: np.ndarray,
+    n_a: np.ndarray,
+    config: Config,
+) -> None:
+    """Refuse weights that leave sample A or B without weight; log negative weights.
+
+    Called on the whole scan (every chunk merged): a chunk may legitimately hold only events
+    of weight zero, the scan may not.
+
+    Parameters
+    ----------
+    weights
+        The units' weights (:attr:`asymscan.scan.cells.EventCells.weights`); None: unweighted,
+        nothing to check.
+    multiplicity, n_a
+        Events per unit, and those of them in sample A.
+    config
+        The configuration, whose weight expressions the messages name.
+
+    Raises
+    ------
+    DataError
+        The events of A (or of B) have a total weight of zero (e.g. ``data.weight = "0 * m"``):
+        every bin would have variance 0 and the scan would test nothing.
+    """
+    if weights is None:
+        return
+    m = np.asarray(multiplicity, dtype=np.int64)
+    in_a = np.asarray(n_a, dtype=np.int64)
+    samples = {"A": (weights.a, in_a), "B": (weights.b, m - in_a)}
+    for name, (w, events) in samples.items():
+        n = int(events.sum())
+        total = float(events @ w)
+        if n and total == 0.0:
+            zero = int(events[w == 0].sum())
+            other = "B" if name == "A" else "A"
+            w_o, e_o = samples[other]
+            msg = (
+                f"the total weight of {name} is zero: {_weight_text(config, name.lower())} "
+                f"gives weight 0 to {zero} of its {n} event(s) (total weight of {other}: "
+                f"{float(e_o @ w_o):g} over {int(e_o.sum())} event(s)); every bin would have "
+                "variance 0 and nothing would be tested"
+            )
+            raise DataError(msg)
+    # label-dependent weights are positive (event_weights refuses the others)
+    if not weights.label_dependent:
+        negative = weights.a < 0
+        if negative.any():
+            log.warning(
+                "%d event(s) have a negative weight (%s): %d in A, %d in B; they are kept, "
+                "each subtracting from its bin",
+                int(m[negative].sum()),
+                _weight_text(config, "a"),
+                int(in_a[negative].sum()),
+                int((m - in_a)[negative].sum()),
+            )

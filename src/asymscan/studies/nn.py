@@ -40,6 +40,7 @@ from .._optional import require
 from .._version import __version__
 from ..calibrate.empirical import permutation_null, toy_null
 from ..errors import ConfigError, DataError
+from ..execution import run_items
 from ..report.files import write_json
 from ..stats.significance import toy_p_value, z_from_p
 from ..toymodel import ideal_significance, sample_exponential
@@ -647,18 +648,21 @@ def _paper_histories(
     gen = functools.partial(_pair, c.epochs_n, c.epochs_n, None, 0.0)
     seeds = seed.spawn(c.epochs_toys)
     chunks = [seeds[i : i + c.batch_size] for i in range(0, len(seeds), c.batch_size)]
-    rows: list[list[float]] = []
     report = run._report("epochs: Adam")
-    if run.executor is None:
-        results = (_histories(paper, gen, ch) for ch in chunks)
-    else:
-        futures = [run.executor.submit(_histories, paper, gen, ch) for ch in chunks]
-        results = (f.result() for f in futures)
-    for values in results:
-        rows += values
-        if report:
-            report(len(rows), len(seeds))
-    return np.asarray(rows, dtype=float)
+    results = run_items(
+        functools.partial(_histories, paper, gen),
+        chunks,
+        executor=run.executor,
+        progress=(
+            None
+            if report is None
+            else lambda done, _n: report(
+                min(done * c.batch_size, len(seeds)), len(seeds)
+            )
+        ),
+        what="batches of toys",
+    )
+    return np.asarray([row for rows in results for row in rows], dtype=float)
 
 
 @dataclass
