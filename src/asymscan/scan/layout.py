@@ -250,33 +250,47 @@ def _digits(
 
 def _membership(
     digits: np.ndarray, config: Config, histograms: list[Histogram]
-) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+) -> tuple[sparse.csc_matrix, sparse.csr_matrix]:
     """Sparse (global bins x units) and (selections x units) membership of units given by
-    their digits."""
+    their digits.
+
+    The bins' matrix is built column-major at once (a unit falls in at most one bin of each
+    histogram, and the histograms' bins are laid out in order, so each column's rows come
+    sorted), with 32-bit row indices: no coordinate lists, which at 1e7 units would need more
+    memory than the matrix itself.
+    """
     fam_col = {f.name: j for j, f in enumerate(config.selections)}
     cats = {f.name: list(f.categories) for f in config.selections}
     obs_col = {
         o.name: j + len(config.selections) for j, o in enumerate(config.observables)
     }
-    units = np.arange(digits.shape[0])
+    n_units = digits.shape[0]
+    n_bins = sum(h.size for h in histograms)
 
     def selected(selection: tuple[tuple[str, str], ...]) -> np.ndarray:
-        ok = np.ones(digits.shape[0], dtype=bool)
+        ok = np.ones(n_units, dtype=bool)
         for fam, cat in selection:
             ok &= digits[:, fam_col[fam]] == cats[fam].index(cat) + 1
         return ok
 
-    rows, cols = [], []
+    rows = np.full((n_units, len(histograms)), -1, dtype=np.int32)
     for h in histograms:
         ok = selected(h.selection)
         for o, n in zip(h.observables, h.shape, strict=True):
             ok &= digits[:, obs_col[o]] < n
         index = tuple(digits[ok, obs_col[o]] for o in h.observables)
-        rows.append(np.ravel_multi_index(index, h.shape) + h.offset)
-        cols.append(units[ok])
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    n_bins = sum(h.size for h in histograms)
-    cells = sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(n_bins, units.size))
+        rows[ok, h.index] = np.ravel_multi_index(index, h.shape) + h.offset
+    inside = rows >= 0
+    per_unit = inside.sum(axis=1)
+    index_type = np.int32 if per_unit.sum() < 2**31 else np.int64
+    indptr = np.zeros(n_units + 1, dtype=index_type)
+    np.cumsum(per_unit, out=indptr[1:])
+    indices = rows[inside].astype(index_type, copy=False)
+    del rows, inside
+    cells = sparse.csc_matrix(
+        (np.ones(indices.size), indices, indptr), shape=(n_bins, n_units)
+    )
+    units = np.arange(n_units)
     chosen = [selected(sel) for sel in _selections(config)]
     sel_rows = np.concatenate(
         [np.full(int(ok.sum()), k) for k, ok in enumerate(chosen)]
@@ -284,7 +298,7 @@ def _membership(
     sel_cols = np.concatenate([units[ok] for ok in chosen])
     selections = sparse.csr_matrix(
         (np.ones(sel_rows.size), (sel_rows, sel_cols)),
-        shape=(len(chosen), units.size),
+        shape=(len(chosen), n_units),
     )
     return cells, selections
 
@@ -335,7 +349,11 @@ def _compress(
         _row_hash(rows), return_index=True, return_inverse=True
     )
     unique = rows[first]
-    if not np.array_equal(unique[inverse], rows):
+    block = 1 << 20  # checked in blocks: no second copy of all the rows
+    if not all(
+        np.array_equal(unique[inverse[i : i + block]], rows[i : i + block])
+        for i in range(0, len(rows), block)
+    ):
         unique, inverse = np.unique(rows, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     total = np.bincount(inverse, weights=multiplicity, minlength=len(unique))
@@ -368,14 +386,18 @@ class ChunkUnits:
                     self.counts[key][k] += v
             else:
                 self.counts[key] += value
-        if len(self.rows) > 1:  # keep memory bounded by the units, not by the chunks
+        self.compress()  # keep memory bounded by the units, not by the chunks
+        return self
+
+    def compress(self) -> None:
+        """Merge the weighted rows gathered so far into units."""
+        if len(self.rows) > 1:
             rows, mult, n_a = _compress(
                 np.concatenate(self.rows),
                 np.concatenate(self.multiplicity),
                 np.concatenate(self.n_a),
             )
             self.rows, self.multiplicity, self.n_a = [rows], [mult], [n_a]
-        return self
 
 
 def chunk_units(chunk: Mapping[str, np.ndarray], config: Config) -> ChunkUnits:
@@ -440,6 +462,7 @@ def build_cells(
         n_a = np.bincount(first, weights=total * (key & 1)).astype(np.int64)
         digits = np.stack(np.unravel_index(cell, radix), axis=1)
     else:
+        units.compress()
         rows = np.concatenate(units.rows)
         multiplicity = np.concatenate(units.multiplicity)
         n_a = np.concatenate(units.n_a)

@@ -33,7 +33,7 @@ from .followup import check_followup, run_followup
 from .layout import build_cells, chunk_units
 from .regions import top_windows
 from .source import Events, map_events
-from .weights import check_weights
+from .weights import check_weights, is_weighted
 
 __all__ = ("ScanResult", "fill_cells", "run_scan", "scan_cells")
 
@@ -426,15 +426,30 @@ def scan_cells(
     )
 
 
+#: Events read per work item: weighted events need ~500 bytes each while their weights and
+#: systematic variations are evaluated, so their chunks are smaller.
+CHUNK_EVENTS = {"unweighted": 1_000_000, "weighted": 250_000}
+
+
+def _chunk_size(config: Config) -> int:
+    return CHUNK_EVENTS["weighted" if is_weighted(config) else "unweighted"]
+
+
 def fill_cells(
-    config: Config, *, executor: Executor | None = None, chunk_size: int = 1_000_000
+    config: Config, *, executor: Executor | None = None, chunk_size: int | None = None
 ) -> EventCells:
     """Read ``config.data.paths`` as (file, row groups | entry range) work items on ``executor``.
 
     Each item is read, split and binned where it runs; the parts merge by concatenation and
-    addition, so the cells are identical whatever the executor.
+    addition, so the cells are identical whatever the executor. ``chunk_size``: events per
+    work item (default :data:`CHUNK_EVENTS`).
     """
-    parts = map_events(chunk_units, config, executor=executor, chunk_size=chunk_size)
+    parts = map_events(
+        chunk_units,
+        config,
+        executor=executor,
+        chunk_size=chunk_size or _chunk_size(config),
+    )
     return build_cells(parts, config)
 
 
@@ -476,7 +491,14 @@ def run_scan(
         if isinstance(events, Iterator):
             events = list(events)
     cells = build_cells(
-        map_events(chunk_units, config, events, executor=executor), config
+        map_events(
+            chunk_units,
+            config,
+            events,
+            executor=executor,
+            chunk_size=_chunk_size(config),
+        ),
+        config,
     )
     result = scan_cells(
         cells,

@@ -74,10 +74,14 @@ def map_events(
         Events per work item.
     """
     if events is None:
-        pool = executor or InlineExecutor()
         items = work_items(
             config.data.paths, tree=config.data.tree, chunk_size=chunk_size
         )
+        if executor is None or isinstance(executor, InlineExecutor):
+            # one item at a time: Executor.map would run them all before yielding any
+            return (_read_item_then(item, config, func, args) for item in items)
         n = len(items)
-        return pool.map(_read_item_then, items, [config] * n, [func] * n, [args] * n)
+        return executor.map(
+            _read_item_then, items, [config] * n, [func] * n, [args] * n
+        )
     return (func(chunk, config, *args) for chunk in memory_chunks(events, config))
