@@ -8,6 +8,7 @@ import pickle
 import tomllib
 from pathlib import Path
 
+import correction_maps as maps
 import numpy as np
 import pytest
 
@@ -49,32 +50,8 @@ MAPS = {
 
 
 def efficiency(name: str):
-    pt_edges, eta_edges, maps = MAPS[name]
-
-    def binning(values):
-        return cs.MultiBinning(
-            nodetype="multibinning",
-            inputs=["pt", "abseta"],
-            edges=[pt_edges, eta_edges],
-            content=values,
-            flow="error",
-        )
-
-    return cs.Correction(
-        name=name,
-        version=1,
-        inputs=[
-            cs.Variable(name="pt", type="real"),
-            cs.Variable(name="abseta", type="real"),
-            cs.Variable(name="syst", type="string"),
-        ],
-        output=cs.Variable(name="weight", type="real"),
-        data=cs.Category(
-            nodetype="category",
-            input="syst",
-            content=[cs.CategoryItem(key=k, value=binning(v)) for k, v in maps.items()],
-        ),
-    )
+    pt_edges, eta_edges, values = MAPS[name]
+    return maps.efficiency(name, pt_edges, eta_edges, values)
 
 
 def write_corrections(path: Path, *names: str) -> Path:

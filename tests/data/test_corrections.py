@@ -15,6 +15,7 @@ from asymscan.data import corrections as corrections_module
 from asymscan.errors import ConfigError, DataError, ShapeError
 
 cs = pytest.importorskip("correctionlib.schemav2")
+from correction_maps import efficiency
 
 # electron_eff(pt, abseta, syst): pt bins [10, 50), [50, 1000); abseta bins [0, 1.5), [1.5, 2.5)
 E_PT = [10.0, 50.0, 1000.0]
@@ -24,35 +25,6 @@ E_MAPS = {
     "up": [0.92, 0.82, 0.97, 0.87],
     "down": [0.88, 0.78, 0.93, 0.83],
 }
-
-
-def efficiency(name, pt_edges, eta_edges, maps, flow="error"):
-    def binning(values):
-        return cs.MultiBinning(
-            nodetype="multibinning",
-            inputs=["pt", "abseta"],
-            edges=[pt_edges, eta_edges],
-            content=values,
-            flow=flow,
-        )
-
-    return cs.Correction(
-        name=name,
-        version=1,
-        inputs=[
-            cs.Variable(name="pt", type="real"),
-            cs.Variable(name="abseta", type="real"),
-            cs.Variable(name="syst", type="string"),
-        ],
-        output=cs.Variable(name="weight", type="real"),
-        data=cs.Category(
-            nodetype="category",
-            input="syst",
-            content=[
-                cs.CategoryItem(key=key, value=binning(v)) for key, v in maps.items()
-            ],
-        ),
-    )
 
 
 def inverse():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 
+import correction_maps as maps
 import numpy as np
 import pytest
 
@@ -18,30 +19,7 @@ MAPS = {"nominal": [0.9, 0.8, 0.95, 0.85], "up": [0.92, 0.82, 0.97, 0.87]}
 
 
 def efficiency(name: str):
-    def binning(values):
-        return cs.MultiBinning(
-            nodetype="multibinning",
-            inputs=["pt", "abseta"],
-            edges=[PT_EDGES, ETA_EDGES],
-            content=values,
-            flow="error",
-        )
-
-    return cs.Correction(
-        name=name,
-        version=1,
-        inputs=[
-            cs.Variable(name="pt", type="real"),
-            cs.Variable(name="abseta", type="real"),
-            cs.Variable(name="syst", type="string"),
-        ],
-        output=cs.Variable(name="weight", type="real"),
-        data=cs.Category(
-            nodetype="category",
-            input="syst",
-            content=[cs.CategoryItem(key=k, value=binning(v)) for k, v in MAPS.items()],
-        ),
-    )
+    return maps.efficiency(name, PT_EDGES, ETA_EDGES, MAPS)
 
 
 @pytest.fixture
