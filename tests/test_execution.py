@@ -13,9 +13,16 @@ import numpy as np
 import psutil
 import pytest
 
-from asymscan.checkpoint import Checkpointer, CheckpointMismatch
+from asymscan.checkpoint import DOCUMENTS, Checkpointer, CheckpointMismatch, Checkpoints
 from asymscan.errors import DataError
-from asymscan.execution import InlineExecutor, Interrupted, executor, run_items
+from asymscan.execution import (
+    InlineExecutor,
+    Interrupted,
+    executor,
+    iter_items,
+    report,
+    run_items,
+)
 
 
 def _square(x: int) -> np.ndarray:
@@ -164,3 +171,92 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
     ):
         time.sleep(0.2)
     assert not [c for c in children if c.is_running() and c.status() != "zombie"]
+
+
+def _reporting(x: int) -> int:
+    for step in range(3):
+        report((x, step))
+    time.sleep(0.3)  # a worker's messages leave before its result
+    return x
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_reports_from_inside_items_reach_the_caller(workers):
+    messages, results = [], []
+    with executor(workers) as pool:
+        got = run_items(
+            _reporting,
+            list(range(5)),
+            executor=pool,
+            on_report=messages.append,
+            on_result=lambda i, r: results.append((i, r)),
+        )
+    assert got == list(range(5))
+    assert sorted(results) == [(i, i) for i in range(5)]
+    every = [(x, s) for x in range(5) for s in range(3)]
+    if workers is None:  # in-process: at once, in order
+        assert messages == every
+    else:  # from the workers, through the pool's queue
+        assert sorted(messages) == every
+
+
+def test_on_result_sees_loaded_items_first(tmp_path):
+    stamp = {"run": 1}
+    run_items(_square, [0, 1], checkpoint=Checkpointer(tmp_path, stamp))
+    seen = []
+    run_items(
+        _square,
+        [0, 1, 2],
+        checkpoint=Checkpointer(tmp_path, {"run": 1}, resume=True),
+        on_result=lambda i, r: seen.append((i, int(r[0]))),
+    )
+    assert seen == [(0, 0), (1, 1), (2, 4)]
+
+
+class _Tracked:
+    """Counts the items started, to see how far a lazy run goes ahead of its reader."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def __call__(self, x: int) -> int:
+        self.started += 1
+        return x * x
+
+
+def test_iter_items_is_lazy_and_ordered():
+    func = _Tracked()
+    results = iter_items(func, list(range(6)))
+    assert func.started == 0
+    assert next(results) == 0
+    assert func.started == 1  # in-process: one item at a time, as the reader asks
+    assert list(results) == [1, 4, 9, 16, 25]
+    with executor(2) as pool:
+        assert list(iter_items(_square, list(range(9)), executor=pool)) == [
+            np.array([x * x]) for x in range(9)
+        ]
+
+
+def test_iter_items_ctrl_c_names_what_finished():
+    with pytest.raises(Interrupted, match=r"interrupted: 2 of 5 chunks finished"):
+        list(iter_items(_StopAt(2), list(range(5)), what="chunks"))
+
+
+def test_documents_and_several_folders(tmp_path):
+    a = Checkpointer(tmp_path / "a", {"pool": "a"}, codec=DOCUMENTS)
+    b = Checkpointer(tmp_path / "b", {"pool": "b"}, codec=DOCUMENTS)
+    both = Checkpoints([(a, 0), (a, 1), (b, 0)])
+    assert both.directory == tmp_path
+    got = run_items(lambda x: {"x": x, "nan": float("nan")}, [1, 2, 3], checkpoint=both)
+    assert (tmp_path / "b" / "item_000000.json").exists()
+    assert b.load(0)["x"] == 3
+    assert np.isnan(a.load(1)["nan"])  # NaN survives the round trip
+    assert [g["x"] for g in got] == [1, 2, 3]
+
+
+def test_items_without_a_stamp_are_not_resumed(tmp_path):
+    Checkpointer(tmp_path, {"data": "a"}).save(0, [1.0])
+    (tmp_path / "checkpoint.json").unlink()
+    with pytest.raises(CheckpointMismatch, match=r"no checkpoint\.json.*--overwrite"):
+        Checkpointer(tmp_path, {"data": "a"}, resume=True)
+    assert Checkpointer(tmp_path, {"data": "a"}, overwrite=True).saved() == []

@@ -51,6 +51,10 @@ def test_every_pool_written_with_progress(pools):
         assert pool.path.name == f"{name}.parquet"
         assert (name, N_EVENTS[name], N_EVENTS[name]) in calls
         assert not list(pool.path.parent.glob(".*.tmp"))
+        # the bar moves within a shard (batches reported from the worker processes)
+        seen = [done for pool_name, done, _ in calls if pool_name == name]
+        assert seen == sorted(seen)
+        assert any(0 < done < N_EVENTS[name] for done in seen), name
 
 
 def test_columns_and_metadata(pools):
@@ -144,17 +148,25 @@ def test_yields_scale_with_luminosity_and_branching_ratio(pools):
         expected_events(bkg, 10.0, 0.01)
 
 
-def test_same_pools_whatever_the_number_of_workers(tmp_path):
+def test_same_pools_whatever_the_executor(tmp_path):
+    distributed = pytest.importorskip("distributed")
     kw = {"n_events": 80, "seed": 5, "shard_size": 40}
     one = generate_emu(tmp_path / "one", "ggh_tautau", workers=1, **kw)
     two = generate_emu(tmp_path / "two", "ggh_tautau", workers=2, **kw)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        dask = generate_emu(
+            tmp_path / "dask", "ggh_tautau", scheduler=cluster.scheduler_address, **kw
+        )
     a, meta_a = read_pool(one["ggh_tautau"].path)
-    b, meta_b = read_pool(two["ggh_tautau"].path)
     assert len(meta_a["shards"]) == 2
     assert len(a["event"]) > 0
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key])
-    assert meta_a["sigma_pythia_pb"] == meta_b["sigma_pythia_pb"]
+    for other in (two, dask):
+        b, meta_b = read_pool(other["ggh_tautau"].path)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+        assert meta_a["sigma_pythia_pb"] == meta_b["sigma_pythia_pb"]
 
 
 def test_cli_generate_emu(tmp_path):

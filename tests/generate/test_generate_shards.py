@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from asymscan.checkpoint import CheckpointMismatch, read_stamp
 from asymscan.cli import cli
-from asymscan.errors import ConfigError
+from asymscan.errors import ConfigError, DataError
 from asymscan.generate import (
     PROCESSES,
     SIGNALS,
@@ -20,7 +19,7 @@ from asymscan.generate import (
     read_pool,
     round_mantissa,
 )
-from asymscan.generate.run import PLAN_FILE, shard_path
+from asymscan.generate.run import shard_path
 
 KW = {"n_events": 60, "seed": 7, "shard_size": 20, "workers": 1}
 POOL = "vbfh_tautau"
@@ -80,11 +79,11 @@ def reference(tmp_path_factory):
 def test_shards_and_resume_give_the_same_pool(tmp_path, reference):
     shards = tmp_path / "shards"
     pool = generate_emu(tmp_path / "a", POOL, shard_dir=shards, **KW)[POOL]
-    files = sorted((shards / POOL).iterdir())
-    assert [f.name for f in files] == [f"shard_{i:05d}.parquet" for i in range(3)]
-    plan = json.loads((shards / PLAN_FILE).read_text())
-    assert plan["pools"][POOL]["n_shards"] == 3
-    assert plan["pools"][POOL]["pool_events"] == 60
+    files = sorted((shards / POOL).glob("item_*"))
+    assert files == [shard_path(shards, POOL, i) for i in range(3)]
+    stamp = read_stamp(shards / POOL)
+    assert stamp["n_shards"] == 3
+    assert stamp["pool_events"] == 60
     _same_pool(pool.path, reference)
 
     # everything read back: no PYTHIA run, the very same file
@@ -100,8 +99,12 @@ def test_shards_and_resume_give_the_same_pool(tmp_path, reference):
     assert shard_path(shards, POOL, 1).exists()
 
     # without resume, existing shards are not overwritten
-    with pytest.raises(ConfigError, match="resume"):
+    with pytest.raises(DataError, match=r"3 finished item.*--resume.*--overwrite"):
         generate_emu(tmp_path / "d", POOL, shard_dir=shards, **KW)
+    assert all(shard_path(shards, POOL, i).exists() for i in range(3))
+    # with overwrite, they are generated again: the same pool
+    again = generate_emu(tmp_path / "e", POOL, shard_dir=shards, overwrite=True, **KW)
+    _same_pool(again[POOL].path, reference)
 
 
 @pytest.mark.parametrize(
@@ -117,20 +120,18 @@ def test_resume_with_other_settings_is_an_error(tmp_path, change, match):
     shards = tmp_path / "shards"
     kw = KW | {"n_events": 20}
     generate_emu(tmp_path / "a", POOL, shard_dir=shards, **kw)
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(CheckpointMismatch, match=rf"different: [\w, ]*{match}"):
         generate_emu(tmp_path / "b", POOL, shard_dir=shards, resume=True, **kw | change)
 
 
-def test_shard_file_with_other_settings_is_an_error(tmp_path):
-    # a plan lost or edited: the shard's own metadata still catches the mismatch
+def test_shards_without_their_stamp_are_not_resumed(tmp_path):
+    # the stamp lost: what the shards were made from is unknown
     shards = tmp_path / "shards"
     kw = KW | {"n_events": 20}
     generate_emu(tmp_path / "a", POOL, shard_dir=shards, **kw)
-    (shards / PLAN_FILE).unlink()
-    with pytest.raises(ConfigError, match=r"shard_00000\.parquet.*seed"):
-        generate_emu(
-            tmp_path / "b", POOL, shard_dir=shards, resume=True, **kw | {"seed": 9}
-        )
+    (shards / POOL / "checkpoint.json").unlink()
+    with pytest.raises(CheckpointMismatch, match=r"no checkpoint\.json.*--overwrite"):
+        generate_emu(tmp_path / "b", POOL, shard_dir=shards, resume=True, **kw)
 
 
 def test_assemble_skips_incomplete_pools(tmp_path, reference):
@@ -159,7 +160,7 @@ def test_cli_shard_dir_and_resume(tmp_path):
     args += ["--shard-dir", str(shards), "--out", str(tmp_path / "out")]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
-    assert len(list((shards / POOL).glob("shard_*.parquet"))) == 2
+    assert len(list((shards / POOL).glob("item_*.parquet"))) == 2
     again = CliRunner().invoke(cli, args)
     assert again.exit_code != 0
     assert "--resume" in again.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ pytest.importorskip("torch")
 
 from scipy import stats
 
-from asymscan.errors import ConfigError
+from asymscan.checkpoint import CheckpointMismatch
+from asymscan.errors import ConfigError, DataError
 from asymscan.execution import InlineExecutor
 from asymscan.studies import nn as S
 from asymscan.toymodel import ideal_significance
@@ -29,8 +31,8 @@ def quick(tmp_path_factory):
 def test_parts_written_and_progress_reported(quick):
     out, study, calls = quick
     for name in S.PARTS:
-        saved = json.loads((out / "parts" / f"{name}.json").read_text())
-        assert saved["result"] == json.loads(json.dumps(study.parts[name]))
+        saved = json.loads((out / "parts" / name / "item_000000.json").read_text())
+        assert saved == json.loads(json.dumps(study.parts[name]))
     labels = {c[0] for c in calls}
     assert "null N_A/N_B=1" in labels
     assert all(done <= total for _, done, total in calls)
@@ -111,6 +113,9 @@ def test_epochs_part(quick):
 
 def test_resume_reads_finished_parts(quick, tmp_path, monkeypatch):
     out, study, _ = quick
+    out = shutil.copytree(
+        out, tmp_path / "copy"
+    )  # the fixture's parts stay as they are
 
     def boom(*args, **kwargs):
         raise AssertionError("recomputed a finished part")
@@ -118,10 +123,18 @@ def test_resume_reads_finished_parts(quick, tmp_path, monkeypatch):
     monkeypatch.setattr(S, "_null_part", boom)
     again = S.nn_study(S.NN_PRESETS["quick"], out, parts=["null"], resume=True)
     assert again.parts["null"] == json.loads(json.dumps(study.parts["null"]))
-    # another configuration is not resumed from these files
+    # another configuration is not resumed from these parts: the error names what differs
     other = S.config_with(S.NN_PRESETS["quick"], seed=99)
-    with pytest.raises(AssertionError, match="recomputed"):
+    with pytest.raises(CheckpointMismatch, match=r"parts/null.*different: seed\)"):
         S.nn_study(other, out, parts=["null"], resume=True)
+    # a change a part does not depend on leaves it resumable
+    more = S.config_with(S.NN_PRESETS["quick"], epochs_toys=3)
+    assert S.nn_study(more, out, parts=["null"], resume=True).parts["null"]
+    # finished parts are never replaced without being asked
+    with pytest.raises(DataError, match=r"--resume.*--overwrite"):
+        S.nn_study(S.NN_PRESETS["quick"], out, parts=["null"])
+    with pytest.raises(AssertionError, match="recomputed"):
+        S.nn_study(S.NN_PRESETS["quick"], out, parts=["null"], overwrite=True)
 
 
 def test_same_numbers_on_an_executor(tmp_path):

@@ -7,7 +7,7 @@ import click
 from .._version import __version__
 from .generate import generate
 from .nn import test
-from .scan import demo, scan
+from .scan import demo, merge, scan
 from .study import study
 
 __all__ = ("cli", "main")
@@ -23,6 +23,7 @@ cli.add_command(study)
 cli.add_command(generate)
 cli.add_command(scan)
 cli.add_command(demo)
+cli.add_command(merge)
 cli.add_command(test)
 
 

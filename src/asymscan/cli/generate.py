@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from ._options import execution_options, library_errors, resume_options
+
 __all__ = ("generate",)
 
 
@@ -61,13 +63,7 @@ def generate() -> None:
     "vbfh_ww, ggh_tautau, vbfh_tautau, ggh_taumu, vbfh_taumu, ggh_taue, vbfh_taue.",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Root seed.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="Processes generating in parallel.",
-)
+@execution_options("the PYTHIA shards", default_workers=2)
 @click.option(
     "--shard-size",
     "shard_sizes",
@@ -81,15 +77,10 @@ def generate() -> None:
     "--shard-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write every finished shard to SHARD_DIR/<pool>/shard_<i>.parquet at once, so "
-    "that an interrupted run can be resumed (--resume).",
+    help="Save every finished shard in SHARD_DIR/<pool>/ at once, so that an interrupted "
+    "run can be resumed (--resume).",
 )
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Read the shards already in --shard-dir instead of generating them again "
-    "(their settings must match).",
-)
+@resume_options("shards in --shard-dir")
 @click.option(
     "--flavour-dependent-detector",
     is_flag=True,
@@ -105,9 +96,11 @@ def emu(
     processes,
     seed,
     workers,
+    scheduler,
     shard_sizes,
     shard_dir,
     resume,
+    overwrite,
     flavour_dependent_detector,
 ) -> None:
     """e-mu pools at 13 TeV: SM backgrounds and the Higgs LFV signal, one Parquet per pool.
@@ -143,8 +136,8 @@ def emu(
     if lumi is not None and events is not None:
         msg = "give either --events or --lumi, not both"
         raise click.UsageError(msg)
-    if resume and shard_dir is None:
-        msg = "--resume needs --shard-dir"
+    if (resume or overwrite) and shard_dir is None:
+        msg = "--resume and --overwrite need --shard-dir"
         raise click.UsageError(msg)
     if lumi is None:
         n_events = dict.fromkeys((p.name for p in procs), events or 10_000)
@@ -183,24 +176,21 @@ def emu(
             console.print(
                 f"{name}: {n_events[name]} events, shards of <= {shard_size[name]}"
             )
-    try:
-        with progress if interactive else contextlib.nullcontext():
-            pools = generate_emu(
-                out,
-                procs,
-                n_events=n_events,
-                seed=seed,
-                workers=workers,
-                detector=detector,
-                progress=update if interactive else None,
-                shard_size=shard_size,
-                shard_dir=shard_dir,
-                resume=resume,
-            )
-    except ModuleNotFoundError as err:
-        raise click.ClickException(str(err)) from err
-    except AsymscanError as err:
-        raise click.ClickException(str(err)) from err
+    with library_errors(console), progress if interactive else contextlib.nullcontext():
+        pools = generate_emu(
+            out,
+            procs,
+            n_events=n_events,
+            seed=seed,
+            workers=workers,
+            detector=detector,
+            progress=update if interactive else None,
+            shard_size=shard_size,
+            shard_dir=shard_dir,
+            resume=resume,
+            overwrite=overwrite,
+            scheduler=scheduler,
+        )
     elapsed = time.perf_counter() - start
 
     table = Table(title=f"e-mu pools in {out} ({elapsed:.0f} s)")
@@ -294,14 +284,11 @@ def assemble(shard_dir, out, mantissa_bits) -> None:
     """Write the pools whose shards are all in SHARD_DIR; list the incomplete ones."""
     from rich.console import Console
 
-    from ..errors import AsymscanError
     from ..generate import assemble_pools
 
     console = Console()
-    try:
+    with library_errors(console):
         result = assemble_pools(shard_dir, out, mantissa_bits=mantissa_bits)
-    except AsymscanError as err:
-        raise click.ClickException(str(err)) from err
     for pool in result.pools.values():
         console.print(f"wrote {pool.path} ({pool.n_generated} generated)")
     for name, (present, planned) in result.incomplete.items():

@@ -9,6 +9,8 @@ from typing import Any
 import click
 import numpy as np
 
+from ._options import library_errors
+
 __all__ = ("test",)
 
 _METHODS = ("symmetrized", "nplm", "delta")
@@ -380,14 +382,13 @@ def test(
     from rich.console import Console
 
     from ..calibrate.empirical import permutation_null
-    from ..errors import AsymscanError
     from ..execution import executor
     from ..report import write_json
 
     console = Console()
     names = [c.strip() for c in columns.split(",") if c.strip()]
     options: dict[str, Any] = {"fit": fit, "epochs": epochs, "rng": seed}
-    try:
+    with library_errors(console):
         weights = _weights(weight_a, weight_b, corrections)
         _set_threads(threads)
         x_a, pair_a = _read_sample(sample_a, names, weights, "A")
@@ -465,8 +466,6 @@ def test(
                     names[0] if names else "x",
                 )
             console.print(f"wrote {Path(out) / 'test.json'}")
-    except AsymscanError as err:
-        raise click.ClickException(str(err)) from err
 
 
 def _plot(

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from ._options import execution_options, library_errors, resume_options
+
 __all__ = ("DEMO", "demo", "scan")
 
 #: The demo's settings. The branching ratio is far above today's limits (about 0.15% for
@@ -20,23 +22,6 @@ DEMO: dict[str, Any] = {
 }
 
 
-def _execution_options(command: Any) -> Any:
-    command = click.option(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="Run toy shards (and follow-up permutations) on an existing Dask cluster "
-        "(tcp://host:port).",
-    )(command)
-    command = click.option(
-        "--workers",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Run toy shards (and follow-up permutations) on a local pool of N processes.",
-    )(command)
-    return command
-
-
 def _scan_and_report(
     console: Any,
     config: Any,
@@ -47,12 +32,15 @@ def _scan_and_report(
     scheduler: str | None,
     resume: bool,
     overwrite: bool,
+    merged: Any = None,
 ) -> None:
     """Fill, scan with toys (progress bar), follow up the top regions with the neural test
     if ``followup.nn`` (progress bar), write every output and print the summary.
 
     ``events`` are chunks of columns in memory, or None to read the configuration's files as
     work items on the same executor as the toys (and the follow-up's permutations).
+    ``merged``: the toys of earlier runs (:func:`asymscan.scan.merge.merge_toys`) instead of
+    new ones.
     """
     from rich.markup import escape
     from rich.progress import (
@@ -66,6 +54,7 @@ def _scan_and_report(
     from ..execution import executor
     from ..scan import build_cells, fill_cells, scan_cells
     from ..scan.followup import check_followup, run_followup
+    from ..scan.merge import check_cells
     from ..scan.output import prepare_output, write_results
 
     if config.followup.nn:
@@ -81,6 +70,8 @@ def _scan_and_report(
             f"{cells.counts['a']} events in A, {cells.counts['b']} in B "
             f"({cells.counts['dropped']} in neither); {len(cells.histograms)} histograms"
         )
+        if merged is not None:
+            check_cells(merged, cells)
         columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress("toys", *columns, console=console) as bar:
             task = bar.add_task("toys", total=config.scan.toys)
@@ -92,7 +83,10 @@ def _scan_and_report(
                 resume=resume,
                 overwrite=overwrite,
                 progress=lambda done, total: bar.update(task, completed=done),
+                toys=None if merged is None else merged.toys,
             )
+        if merged is not None:
+            result.merged_from = merged.sources()
         if config.followup.nn:
             with Progress("neural follow-up", *columns, console=console) as bar:
                 task = bar.add_task("follow-up", total=None)
@@ -201,15 +195,8 @@ def _followup_table(rows: list[dict]) -> Any:
     required=True,
     help="Output folder (results.json, regions.parquet, PNG plots, report.html).",
 )
-@_execution_options
-@click.option(
-    "--resume", is_flag=True, help="Continue from the finished toy shards in OUT."
-)
-@click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Replace the outputs of an earlier run in OUT (its results and toy shards).",
-)
+@execution_options("toy shards (and follow-up permutations)")
+@resume_options("toy shards in OUT")
 def scan(
     config_path: Path,
     out: Path,
@@ -222,11 +209,9 @@ def scan(
     from rich.console import Console
 
     from ..config import load_config
-    from ..errors import AsymscanError
-    from ..execution import Interrupted
 
     console = Console()
-    try:
+    with library_errors(console):
         config = load_config(config_path)
         _scan_and_report(
             console,
@@ -238,11 +223,6 @@ def scan(
             resume=resume,
             overwrite=overwrite,
         )
-    except Interrupted as err:
-        console.print(str(err))
-        raise SystemExit(130) from None
-    except (AsymscanError, ModuleNotFoundError) as err:
-        raise click.ClickException(str(err)) from err
 
 
 @click.command("demo")
@@ -319,7 +299,7 @@ def scan(
     is_flag=True,
     help="Replace the outputs of an earlier run in OUT.",
 )
-@_execution_options
+@execution_options("toy shards (and follow-up permutations)")
 def demo(
     out: Path,
     lumi: float,
@@ -342,13 +322,11 @@ def demo(
     """
     from rich.console import Console
 
-    from ..errors import AsymscanError
-    from ..execution import Interrupted
     from ..scan.demo import demo_events, write_demo_inputs
     from ..scan.output import prepare_output
 
     console = Console()
-    try:
+    with library_errors(console):
         prepare_output(out, overwrite=overwrite)  # before its inputs are written
         with console.status("assembling the data set from the shipped sample"):
             events = demo_events(
@@ -390,8 +368,63 @@ def demo(
             resume=False,
             overwrite=overwrite,
         )
-    except Interrupted as err:
-        console.print(str(err))
-        raise SystemExit(130) from None
-    except (AsymscanError, ModuleNotFoundError) as err:
-        raise click.ClickException(str(err)) from err
+
+
+@click.command("merge")
+@click.argument(
+    "runs",
+    metavar="OUT...",
+    nargs=-1,
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder of the merged scan.",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the outputs of an earlier run in OUT."
+)
+@execution_options("the reading of the events")
+def merge(
+    runs: tuple[Path, ...],
+    out: Path,
+    overwrite: bool,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """Merge the toys of finished scans of the same data and settings into one result.
+
+    The runs' toys must not overlap: different seeds, or the same seed with disjoint ranges
+    (scan.first_toy). The events are read again (and checked against the toys' stamp) and the
+    scan is written to OUT with the global p-values of all the toys together.
+    """
+    from rich.console import Console
+
+    from ..scan.merge import merge_toys
+
+    console = Console()
+    with library_errors(console):
+        merged = merge_toys(runs)
+        console.print(
+            f"merging {merged.toys.size} toys of {len(runs)} runs: "
+            + ", ".join(
+                f"{r['out']} (seed {r['seed']}, toys {r['first_toy']}-"
+                f"{r['first_toy'] + r['toys'] - 1})"
+                for r in merged.sources()
+            ),
+            markup=False,
+        )
+        _scan_and_report(
+            console,
+            merged.config,
+            None,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=False,
+            overwrite=overwrite,
+            merged=merged,
+        )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ._options import execution_options, library_errors, resume_options
+
 __all__ = ("study",)
 
 _PRESETS = ("flat", "flat-gaussian", "flat-100", "higgs-lfv")
@@ -78,7 +80,6 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
     from rich.console import Console
     from rich.table import Table
 
-    from ..errors import AsymscanError
     from ..report import write_json
     from ..report.plots import plot_binned_study
     from ..studies import TESTS, binned_study, preset_templates
@@ -86,7 +87,7 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
 
     console = Console()
     start = time.perf_counter()
-    try:
+    with library_errors(console):
         if template_file is not None:
             background, signal = load_templates(template_file)
             source = str(template_file)
@@ -114,8 +115,6 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
             data["figures"] = {k: p.name for k, p in figures.items()}
             data["elapsed_s"] = time.perf_counter() - start
             write_json(out / "study.json", data)
-    except AsymscanError as err:
-        raise click.ClickException(str(err)) from err
 
     table = Table(
         title=f"Binned sensitivity study ({source}, mu_inj = {result.mu_inject:.1f} events)"
@@ -171,20 +170,8 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
     default=None,
     help="Folder of e-mu pools for the lfuv part (default: the shipped sample).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Fit batches of toys on N processes.",
-)
-@click.option(
-    "--scheduler", default=None, help="Address of a Dask scheduler to fit on instead."
-)
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Reuse the parts already written in OUT with the same configuration.",
-)
+@execution_options("the fits of batches of toys")
+@resume_options("parts in OUT")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -192,10 +179,10 @@ def binned(preset, template_file, z_inject, method, toys, seed, window, out) -> 
     show_default=True,
     help="Output folder.",
 )
-def nn(preset, parts, seed, pools, workers, scheduler, resume, out) -> None:
+def nn(preset, parts, seed, pools, workers, scheduler, resume, overwrite, out) -> None:
     """The neural-test study of Bressler et al. on the exponential toy model (Sec. III).
 
-    Writes parts/<part>.json as each part finishes, study.json with every number, and the
+    Saves each part in OUT/parts/<part>/ as it finishes, study.json with every number, and the
     figures fig1_nplm_null, fig2_null, fig4_sensitivity, fig5_lfuv, fig6_permutation and
     fig7_epochs (PNG) to OUT.
     """
@@ -208,7 +195,6 @@ def nn(preset, parts, seed, pools, workers, scheduler, resume, out) -> None:
         TimeElapsedColumn,
     )
 
-    from ..errors import AsymscanError
     from ..execution import executor
     from ..report import write_json
     from ..report.nn_plots import plot_nn_study
@@ -236,18 +222,22 @@ def nn(preset, parts, seed, pools, workers, scheduler, resume, out) -> None:
         progress.update(tasks[label], completed=done, total=total)
         progress.refresh()
 
-    try:
+    with library_errors(console):
         with executor(workers, scheduler) as pool, progress:
             result = nn_study(
-                config, out, parts=names, executor=pool, progress=update, resume=resume
+                config,
+                out,
+                parts=names,
+                executor=pool,
+                progress=update,
+                resume=resume,
+                overwrite=overwrite,
             )
         data = result.to_dict()
         figures = plot_nn_study(data, out)
         data["figures"] = {k: p.name for k, p in figures.items()}
         data["elapsed_s"] = time.perf_counter() - start
         write_json(out / "study.json", data)
-    except AsymscanError as err:
-        raise click.ClickException(str(err)) from err
     _print_nn_summary(console, data)
     console.print(
         f"wrote {out / 'study.json'} and {len(figures)} figures in {data['elapsed_s']:.0f} s"

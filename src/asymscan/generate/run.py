@@ -3,8 +3,10 @@
 Each pool's events are split into shards of at most ``shard_size`` events; a shard is one PYTHIA
 run with its own seed, spawned from ``numpy.random.SeedSequence([seed, crc32(pool name)])``, so
 a pool's content depends on the seed and the shard size only, never on the number of workers or
-on which other pools are generated alongside. Shards run on a process pool; their results are
-merged in shard order and written atomically.
+on which other pools are generated alongside. Shards are work items of
+:func:`asymscan.execution.run_items` (in this process, on a local process pool or on a Dask
+cluster); their results are merged in shard order and each pool is written atomically as soon
+as its last shard finishes.
 
 A pool file holds one row per selected event (the columns of
 :data:`~asymscan.generate.detector.COLUMNS`, plus ``shard``) and, in the Parquet schema metadata
@@ -13,27 +15,24 @@ and efficiency. The expected number of selected events for a luminosity L (and, 
 pool, a branching ratio BR(H -> LFV)) is ``sigma_selected_fb * L [* BR]``; see
 :func:`expected_events`.
 
-Long productions can keep every finished shard as its own file (``shard_dir``): a Parquet file
-``<shard_dir>/<pool>/shard_<index:05d>.parquet`` with the shard's selected events and, in its
-schema metadata, the settings that made it and PYTHIA's counts and cross section. With
-``resume=True`` the shards found there are read back instead of generated again (after checking
-that they were made with the same settings), so a run cut short goes on where it stopped; the
-pool files are the same as those of an uninterrupted run. ``<shard_dir>/plan.json`` records the
-shards each pool needs; :func:`assemble_pools` writes the pools whose shards are all there.
+Long productions keep every finished shard (``shard_dir``): each pool's shards are the items of
+a :class:`~asymscan.checkpoint.Checkpointer` in ``<shard_dir>/<pool>/``, stamped with the
+pool's settings (process, seed, events, shard size, batch size, detector, PYTHIA version); a
+shard is the Parquet file ``item_<index:06d>.parquet`` (:func:`shard_path`) with its selected
+events and, in its schema metadata, PYTHIA's counts and cross section. With ``resume=True`` the
+shards found there are read back instead of generated again (after checking the stamp), so a
+run cut short goes on where it stopped; the pool files are the same as those of an
+uninterrupted run. :func:`assemble_pools` writes the pools whose shards are all there.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import math
-import multiprocessing
-import queue as queue_module
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,16 +40,19 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..checkpoint import Checkpointer, Checkpoints, read_stamp
 from ..errors import ConfigError, DataError
-from ..report.files import atomic_path, write_json
+from ..execution import executor, report, run_items
+from ..files import atomic_path
 from .detector import COLUMNS, DetectorConfig
 from .processes import COMMON_SETTINGS, Process, resolve_processes
 from .pythia import ShardResult, import_pythia, run_shard
 
 __all__ = (
     "DEFAULT_SHARD_SIZE",
+    "DEFAULT_WORKERS",
     "METADATA_KEY",
-    "PLAN_FILE",
+    "SHARDS",
     "Assembly",
     "Pool",
     "assemble_pools",
@@ -65,12 +67,11 @@ log = logging.getLogger(__name__)
 #: Key of the JSON document in the Parquet schema metadata.
 METADATA_KEY = "asymscan"
 _FORMAT = "asymscan.emu-pool/1"
-_SHARD_FORMAT = "asymscan.emu-shard/1"
-_PLAN_FORMAT = "asymscan.emu-shard-plan/1"
-#: Name of the file, in a shard folder, that records the shards every pool needs.
-PLAN_FILE = "plan.json"
+_SHARD_FORMAT = "asymscan.emu-shard/2"
 #: Largest number of events of one PYTHIA run, unless told otherwise.
 DEFAULT_SHARD_SIZE = 20_000
+#: Local processes generating in parallel, unless told otherwise (or given a Dask cluster).
+DEFAULT_WORKERS = 2
 
 #: ``progress(pool, events_done, events_total)``, called in the calling process.
 ProgressCallback = Callable[[str, int, int], None]
@@ -111,14 +112,15 @@ class Assembly:
 
 @dataclass(frozen=True)
 class _Task:
+    """One shard: a work item (``index`` numbers the shards of all pools of the run)."""
+
+    index: int
     process: Process
     shard: int
     n_events: int
     seed: np.random.SeedSequence
     detector: DetectorConfig
     batch_size: int
-    #: what makes the shard's content (checked when a shard file is read back)
-    settings: dict[str, Any] = dataclasses.field(compare=False, repr=False)
 
 
 def _pool_seed(seed: int, name: str) -> np.random.SeedSequence:
@@ -152,33 +154,47 @@ def _pool_tasks(
     seed: int,
     detector: DetectorConfig,
     batch_size: int,
+    first: int = 0,
 ) -> list[_Task]:
     sizes = _shard_sizes(n_events, shard_size)
     seeds = _pool_seed(seed, process.name).spawn(len(sizes))
-    common = {
+    return [
+        _Task(first + i, process, i, n, ss, detector, batch_size)
+        for i, (n, ss) in enumerate(zip(sizes, seeds, strict=True))
+    ]
+
+
+def _pool_stamp(
+    process: Process,
+    n_events: int,
+    shard_size: int,
+    seed: int,
+    detector: DetectorConfig,
+    batch_size: int,
+    pythia: str,
+) -> dict[str, Any]:
+    """What a pool's shards depend on: the stamp of its shard folder."""
+    return {
+        "format": _SHARD_FORMAT,
         "process": _process_dict(process),
         "seed": seed,
         "pool_events": n_events,
         "shard_size": shard_size,
-        "n_shards": len(sizes),
+        "n_shards": len(_shard_sizes(n_events, shard_size)),
         "batch_size": batch_size,
         "detector": _jsonable(detector.to_dict()),
+        "pythia": pythia,
     }
-    tasks = []
-    for i, (n, ss) in enumerate(zip(sizes, seeds, strict=True)):
-        settings = common | {
-            "shard": i,
-            "n_events": n,
-            "seed_entropy": _jsonable(ss.entropy),
-            "spawn_key": [int(k) for k in ss.spawn_key],
-        }
-        tasks.append(_Task(process, i, n, ss, detector, batch_size, settings))
-    return tasks
+
+
+def _pythia_version() -> str:
+    pythia = import_pythia().Pythia("", False)
+    return f"{pythia.parm('Pythia:versionNumber'):.3f}"
 
 
 def shard_path(shard_dir: str | Path, pool: str, index: int) -> Path:
     """Path of the file of shard ``index`` of ``pool`` in a shard folder."""
-    return Path(shard_dir) / pool / f"shard_{index:05d}.parquet"
+    return Path(shard_dir) / pool / f"item_{index:06d}{SHARDS.suffix}"
 
 
 _RESULT_FIELDS = tuple(
@@ -186,63 +202,46 @@ _RESULT_FIELDS = tuple(
 )
 
 
-def _write_shard(path: Path, settings: dict[str, Any], result: ShardResult) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+@dataclass(frozen=True)
+class _ShardFiles:
+    """A shard as a Parquet file: its selected events, PYTHIA's counts in the metadata."""
 
-    meta = {
-        "format": _SHARD_FORMAT,
-        "asymscan_version": __version__,
-        "settings": settings,
-        "result": {k: getattr(result, k) for k in _RESULT_FIELDS},
-    }
-    table = pa.table({key: result.columns[key] for key in COLUMNS})
-    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta)})
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    suffix: str = ".parquet"
 
+    def write(self, path: Path, result: ShardResult) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-def _read_shard(path: Path, settings: dict[str, Any]) -> ShardResult:
-    import pyarrow.parquet as pq
+        meta = {
+            "format": _SHARD_FORMAT,
+            "asymscan_version": __version__,
+            "result": {k: getattr(result, k) for k in _RESULT_FIELDS},
+        }
+        table = pa.table({key: result.columns[key] for key in COLUMNS})
+        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta)})
+        pq.write_table(table, path)
 
-    table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(METADATA_KEY.encode())
-    meta = json.loads(raw) if raw is not None else {}
-    if meta.get("format") != _SHARD_FORMAT:
-        msg = f"{path} is not an asymscan shard file (format {meta.get('format')!r})"
-        raise DataError(msg)
-    stored = meta["settings"]
-    if stored != settings:
-        keys = sorted(
-            k
-            for k in stored.keys() | settings.keys()
-            if stored.get(k) != settings.get(k)
-        )
-        diff = "; ".join(
-            f"{k}: file {stored.get(k)!r}, now {settings.get(k)!r}" for k in keys
-        )
-        msg = (
-            f"{path} was made with other settings than this run ({diff}); resume with "
-            "the settings of the run that made it, or use another shard folder"
-        )
-        raise ConfigError(msg)
-    columns = {name: table.column(name).to_numpy() for name in COLUMNS}
-    return ShardResult(columns=columns, **meta["result"])
+    def read(self, path: Path) -> ShardResult:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        raw = (table.schema.metadata or {}).get(METADATA_KEY.encode())
+        meta = json.loads(raw) if raw is not None else {}
+        if meta.get("format") != _SHARD_FORMAT:
+            msg = (
+                f"{path} is not an asymscan shard file (format {meta.get('format')!r})"
+            )
+            raise DataError(msg)
+        columns = {name: table.column(name).to_numpy() for name in COLUMNS}
+        return ShardResult(columns=columns, **meta["result"])
 
 
-_reports: Any = None
-
-
-def _init_worker(reports: Any) -> None:
-    global _reports
-    _reports = reports
+#: The codec of the shard checkpoints.
+SHARDS = _ShardFiles()
 
 
 def _run_task(task: _Task) -> ShardResult:
-    def on_batch(n: int) -> None:
-        if _reports is not None:
-            _reports.put((task.process.name, n))
-
+    """Run one shard (on a worker), reporting ``(task.index, events)`` after every batch."""
     return run_shard(
         task.process,
         task.n_events,
@@ -250,7 +249,7 @@ def _run_task(task: _Task) -> ShardResult:
         task.detector,
         shard=task.shard,
         batch_size=task.batch_size,
-        on_batch=on_batch,
+        on_batch=lambda n: report((task.index, n)),
     )
 
 
@@ -259,7 +258,7 @@ def generate_emu(
     processes: str | Sequence[str | Process] = "all",
     n_events: int | dict[str, int] = 10_000,
     seed: int = 1,
-    workers: int = 2,
+    workers: int | None = None,
     detector: DetectorConfig | None = None,
     progress: ProgressCallback | None = None,
     *,
@@ -267,6 +266,8 @@ def generate_emu(
     batch_size: int = 100,
     shard_dir: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
+    scheduler: str | None = None,
 ) -> dict[str, Pool]:
     """Generate e-mu pools with PYTHIA 8 and the detector emulation; write one Parquet each.
 
@@ -284,25 +285,30 @@ def generate_emu(
     seed
         Root seed; every shard of every pool gets its own child seed.
     workers
-        Processes generating in parallel; 1 runs everything in this process.
+        Local processes generating in parallel (default :data:`DEFAULT_WORKERS`, none with a
+        ``scheduler``); 1 runs everything in this process.
     detector
         Detector settings; default :class:`~asymscan.generate.detector.DetectorConfig`
         (electrons and muons alike).
     progress
         Called in this process as ``progress(pool, events_done, events_total)`` after every
-        batch of generated events (and once for the shards read back on resuming).
+        batch of generated events (per shard on a Dask cluster, and once for each shard read
+        back on resuming).
     shard_size
         Largest number of events of one PYTHIA run, or a mapping pool -> that number (pools
         left out get :data:`DEFAULT_SHARD_SIZE`). A pool's events depend on it.
     batch_size
         Events per ``nextBatch`` call and per progress report.
     shard_dir
-        If given, every finished shard is written at once to
-        ``<shard_dir>/<pool>/shard_<index:05d>.parquet`` (see :func:`shard_path`) and the
-        shards planned for each pool to ``<shard_dir>/plan.json``.
+        If given, every finished shard is saved at once in ``<shard_dir>/<pool>/`` (see
+        :func:`shard_path`), a checkpoint folder stamped with the pool's settings.
     resume
-        Read the shards already in ``shard_dir`` instead of generating them again. Without it,
-        a ``shard_dir`` that already holds shards of a requested pool is an error.
+        Read the shards already in ``shard_dir`` instead of generating them again.
+    overwrite
+        Discard the shards already in ``shard_dir``. With neither ``resume`` nor
+        ``overwrite``, a ``shard_dir`` that holds shards of a requested pool is an error.
+    scheduler
+        Address of a Dask scheduler to generate on instead of local processes.
 
     Returns
     -------
@@ -312,8 +318,12 @@ def generate_emu(
     Raises
     ------
     ConfigError
-        For bad arguments, or when ``shard_dir`` holds shards made with other settings (seed,
+        For bad arguments.
+    asymscan.checkpoint.CheckpointMismatch
+        When ``resume`` and ``shard_dir`` holds shards made with other settings (seed,
         detector, events, shard size, batch size, process or PYTHIA version).
+    asymscan.execution.Interrupted
+        On Ctrl-C: the finished shards are in ``shard_dir`` (and the finished pools written).
 
     Examples
     --------
@@ -322,7 +332,9 @@ def generate_emu(
     """
     procs = resolve_processes(processes)
     detector = DetectorConfig() if detector is None else detector
-    if workers < 1:
+    if workers is None and scheduler is None:
+        workers = DEFAULT_WORKERS
+    if workers is not None and workers < 1:
         msg = f"workers must be >= 1, got {workers}"
         raise ConfigError(msg)
     sizes = {
@@ -339,6 +351,9 @@ def generate_emu(
     if resume and shard_dir is None:
         msg = "resume=True needs a shard_dir to resume from"
         raise ConfigError(msg)
+    if resume and overwrite:
+        msg = "give either resume or overwrite, not both"
+        raise ConfigError(msg)
     counts: dict[str, int] = {}
     for p in procs:
         n = n_events.get(p.name) if isinstance(n_events, dict) else n_events
@@ -349,205 +364,80 @@ def generate_emu(
     out = Path(out_dir)
 
     tasks: list[_Task] = []
+    settings = {}
     for p in procs:
-        tasks += _pool_tasks(
-            p, counts[p.name], sizes[p.name], seed, detector, batch_size
-        )
+        settings[p.name] = (counts[p.name], sizes[p.name], seed, detector, batch_size)
+        tasks += _pool_tasks(p, *settings[p.name], first=len(tasks))
+    checkpoint = None
+    if shard_dir is not None:
+        pythia = _pythia_version()
+        folders = {
+            p.name: Checkpointer(
+                Path(shard_dir) / p.name,
+                _pool_stamp(p, *settings[p.name], pythia),
+                resume=resume,
+                overwrite=overwrite,
+                codec=SHARDS,
+            )
+            for p in procs
+        }
+        checkpoint = Checkpoints([(folders[t.process.name], t.shard) for t in tasks])
+
     n_shards = {p.name: sum(t.process.name == p.name for t in tasks) for p in procs}
-    shards = Path(shard_dir) if shard_dir is not None else None
-    loaded: list[ShardResult] = []
-    if shards is not None:
-        _update_plan(shards, procs, tasks, resume)
-        if resume:
-            todo = []
-            for task in tasks:
-                path = shard_path(shards, task.process.name, task.shard)
-                if path.exists():
-                    loaded.append(_read_shard(path, task.settings))
-                else:
-                    todo.append(task)
-            tasks = todo
-            log.info(
-                "resuming from %s: %d shard(s) read back, %d to generate",
-                shards,
-                len(loaded),
-                len(tasks),
-            )
-            if loaded and tasks:
-                _check_pythia_version(loaded)
-    done_events = dict.fromkeys(counts, 0)
-    results: dict[str, list[ShardResult]] = {p.name: [] for p in procs}
-    pools: dict[str, Pool] = {}
     by_name = {p.name: p for p in procs}
-    settings = {(t.process.name, t.shard): t.settings for t in tasks}
-    n_todo, n_finished = len(tasks), 0
+    task_events = [0] * len(tasks)
+    pool_events = dict.fromkeys(counts, 0)
+    finished: dict[str, dict[int, ShardResult]] = {p.name: {} for p in procs}
+    pools: dict[str, Pool] = {}
+    done: set[int] = set()
 
-    def report(name: str, n: int) -> None:
-        done_events[name] += n
+    def count(index: int, n: int) -> None:
+        name = tasks[index].process.name
+        task_events[index] += n
+        pool_events[name] += n
         if progress is not None:
-            progress(name, done_events[name], counts[name])
+            progress(name, pool_events[name], counts[name])
 
-    def collect(res: ShardResult, generated: bool = True) -> None:
-        nonlocal n_finished
-        if generated:
-            n_finished += 1
-            if shards is not None:
-                _write_shard(
-                    shard_path(shards, res.process, res.shard),
-                    settings[res.process, res.shard],
-                    res,
-                )
-            log.info(
-                "%s shard %d/%d: %d events, %d selected, %.0f s (%d/%d shards done)",
-                res.process,
-                res.shard + 1,
-                n_shards[res.process],
-                res.n_generated,
-                len(res.columns["event"]),
-                res.seconds,
-                n_finished,
-                n_todo,
-            )
-        results[res.process].append(res)
-        if len(results[res.process]) == n_shards[res.process]:
-            proc = by_name[res.process]
-            pools[proc.name] = _write_pool(
-                out, proc, results.pop(proc.name), seed, detector
-            )
-            log.info("wrote %s", pools[proc.name].path)
+    def on_report(message: tuple[int, int]) -> None:
+        index, n = message
+        if index not in done:  # a late message of a finished shard
+            count(index, n)
 
-    for res in loaded:
-        report(res.process, res.n_generated)
-        collect(res, generated=False)
-    log.info(
-        "generating %d pools, %d shards, on %d worker(s)",
-        len(procs),
-        len(tasks),
-        workers,
-    )
-    if not tasks:
-        return pools
-    if workers == 1:
-        for task in tasks:
-            on_batch = functools.partial(report, task.process.name)
-            collect(
-                run_shard(
-                    task.process,
-                    task.n_events,
-                    task.seed,
-                    task.detector,
-                    shard=task.shard,
-                    batch_size=task.batch_size,
-                    on_batch=on_batch,
-                )
-            )
-        return pools
-
-    # The default start method (fork on Linux before Python 3.14): a script calling this on a
-    # platform that spawns needs the usual ``if __name__ == "__main__":`` guard.
-    context = multiprocessing.get_context()
-    reports = context.Queue()
-
-    def drain() -> None:
-        while True:
-            try:
-                name, n = reports.get_nowait()
-            except queue_module.Empty:
-                return
-            report(name, n)
-
-    executor = ProcessPoolExecutor(
-        max_workers=min(workers, len(tasks)),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(reports,),
-    )
-    try:
-        pending: set[Future[ShardResult]] = {
-            executor.submit(_run_task, task) for task in tasks
-        }
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            drain()
-            for fut in finished:
-                collect(fut.result())
-        executor.shutdown()
-        drain()
-    except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        reports.close()
-        reports.join_thread()
-    return pools
-
-
-def _read_plan(shard_dir: Path) -> dict[str, Any] | None:
-    path = shard_dir / PLAN_FILE
-    if not path.exists():
-        return None
-    plan = json.loads(path.read_text())
-    if plan.get("format") != _PLAN_FORMAT:
-        msg = f"{path} is not an asymscan shard plan (format {plan.get('format')!r})"
-        raise DataError(msg)
-    return plan
-
-
-def _update_plan(
-    shard_dir: Path, procs: list[Process], tasks: list[_Task], resume: bool
-) -> None:
-    """Record the pools' shards in ``plan.json``, checking them against what is there."""
-    plan = _read_plan(shard_dir)
-    pools: dict[str, Any] = dict(plan["pools"]) if plan is not None else {}
-    for p in procs:
-        first = next(t for t in tasks if t.process.name == p.name).settings
-        entry = {
-            k: first[k]
-            for k in (
-                "process",
-                "seed",
-                "pool_events",
-                "shard_size",
-                "n_shards",
-                "batch_size",
-                "detector",
-            )
-        }
-        present = sorted((shard_dir / p.name).glob("shard_*.parquet"))
-        if present and not resume:
-            msg = (
-                f"{shard_dir / p.name} already holds {len(present)} shard(s) of pool "
-                f"{p.name!r}: pass resume=True (--resume) to use them, or use another "
-                "shard folder"
-            )
-            raise ConfigError(msg)
-        old = pools.get(p.name)
-        if present and old is not None and old != entry:
-            keys = sorted(k for k in entry if old.get(k) != entry[k])
-            diff = "; ".join(
-                f"{k}: plan {old.get(k)!r}, now {entry[k]!r}" for k in keys
-            )
-            msg = (
-                f"pool {p.name!r} in {shard_dir} was planned with other settings ({diff}); "
-                "resume with the settings of the run that made it, or use another shard "
-                "folder"
-            )
-            raise ConfigError(msg)
-        pools[p.name] = entry
-    write_json(shard_dir / PLAN_FILE, {"format": _PLAN_FORMAT, "pools": pools})
-
-
-def _check_pythia_version(loaded: list[ShardResult]) -> None:
-    pythia = import_pythia().Pythia("", False)
-    version = f"{pythia.parm('Pythia:versionNumber'):.3f}"
-    old = {r.pythia_version for r in loaded}
-    if old != {version}:
-        msg = (
-            f"the shards read back were made with PYTHIA {sorted(old)}, but PYTHIA "
-            f"{version} is installed: resume with the same PYTHIA, or use another shard "
-            "folder"
+    def on_result(index: int, res: ShardResult) -> None:
+        name = res.process
+        count(index, res.n_generated - task_events[index])
+        done.add(index)
+        finished[name][res.shard] = res
+        log.info(
+            "%s shard %d/%d: %d events, %d selected, %.0f s",
+            name,
+            res.shard + 1,
+            n_shards[name],
+            res.n_generated,
+            len(res.columns["event"]),
+            res.seconds,
         )
-        raise ConfigError(msg)
+        if len(finished[name]) == n_shards[name]:
+            shards = finished.pop(name)
+            pools[name] = _write_pool(
+                out, by_name[name], list(shards.values()), seed, detector
+            )
+            log.info("wrote %s", pools[name].path)
+
+    where = f"a Dask cluster at {scheduler}" if scheduler else f"{workers} worker(s)"
+    log.info("generating %d pools, %d shards, on %s", len(procs), len(tasks), where)
+    local = None if scheduler is not None else min(workers or 1, len(tasks))
+    with executor(local if local != 1 else None, scheduler) as pool:
+        run_items(
+            _run_task,
+            tasks,
+            executor=pool,
+            checkpoint=checkpoint,
+            on_result=on_result,
+            on_report=on_report,
+            what="shards",
+        )
+    return pools
 
 
 def assemble_pools(
@@ -558,8 +448,8 @@ def assemble_pools(
     Parameters
     ----------
     shard_dir
-        A shard folder written by :func:`generate_emu` (``shard_dir=...``), with its
-        ``plan.json``.
+        A shard folder written by :func:`generate_emu` (``shard_dir=...``): one checkpoint
+        folder per pool.
     out_dir
         Folder of the output, ``<pool>.parquet`` per complete pool; the files are the same as
         :func:`generate_emu` writes.
@@ -578,37 +468,36 @@ def assemble_pools(
     if mantissa_bits is not None:
         round_mantissa(np.zeros(0, np.float32), mantissa_bits)  # validate early
     shards = Path(shard_dir)
-    plan = _read_plan(shards)
-    if plan is None:
-        msg = f"{shards} has no {PLAN_FILE}: not a shard folder of generate_emu"
+    stamps = {
+        folder.name: stamp
+        for folder in (sorted(shards.iterdir()) if shards.is_dir() else [])
+        if folder.is_dir()
+        and (stamp := read_stamp(folder)) is not None
+        and stamp.get("format") == _SHARD_FORMAT
+    }
+    if not stamps:
+        msg = (
+            f"{shards} holds no shard folders of generate_emu (<pool>/checkpoint.json)"
+        )
         raise DataError(msg)
     out = Path(out_dir)
     pools: dict[str, Pool] = {}
     incomplete: dict[str, tuple[int, int]] = {}
-    for name, entry in plan["pools"].items():
-        process = _process_from_dict(entry["process"])
-        detector = DetectorConfig.from_dict(entry["detector"])
-        tasks = _pool_tasks(
-            process,
-            entry["pool_events"],
-            entry["shard_size"],
-            entry["seed"],
-            detector,
-            entry["batch_size"],
-        )
-        paths = [shard_path(shards, name, t.shard) for t in tasks]
-        n_present = sum(p.exists() for p in paths)
-        if n_present < len(tasks):
-            incomplete[name] = (n_present, len(tasks))
-            log.warning(
-                "pool %s incomplete: %d of %d shards", name, n_present, len(tasks)
-            )
+    for name, stamp in stamps.items():
+        folder = Checkpointer(shards / name, stamp, resume=True, codec=SHARDS)
+        present = folder.saved()
+        if len(present) < stamp["n_shards"]:
+            incomplete[name] = (len(present), stamp["n_shards"])
+            log.warning("pool %s incomplete: %d of %d shards", name, *incomplete[name])
             continue
-        results = [
-            _read_shard(p, t.settings) for p, t in zip(paths, tasks, strict=True)
-        ]
+        results = [folder.load(i) for i in range(stamp["n_shards"])]
         pools[name] = _write_pool(
-            out, process, results, entry["seed"], detector, mantissa_bits
+            out,
+            _process_from_dict(stamp["process"]),
+            results,
+            stamp["seed"],
+            DetectorConfig.from_dict(stamp["detector"]),
+            mantissa_bits,
         )
         log.info("wrote %s", pools[name].path)
     return Assembly(pools, incomplete)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .files import atomic_path, write_json
+from ..files import atomic_path, write_json
 
 __all__ = ("atomic_path", "write_json")

@@ -7,7 +7,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_path
+from ..files import atomic_path
 
 __all__ = ("write_report",)
 

@@ -10,8 +10,8 @@ import matplotlib as mpl
 import numpy as np
 from scipy import stats
 
+from ..files import atomic_path
 from ..studies.binned import TESTS, BinnedStudy
-from .files import atomic_path
 
 __all__ = ("figure", "plot_binned_study")
 

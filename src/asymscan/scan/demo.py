@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config import Config, config_from_dict
-from ..report.files import atomic_path
+from ..files import atomic_path
 
 __all__ = ("demo_config", "demo_events", "write_demo_inputs")
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import DataError
-from ..report.files import atomic_path, write_json
+from ..files import atomic_path, write_json
 from .run import ScanResult
 
 __all__ = ("FINAL_OUTPUTS", "prepare_output", "write_results")

@@ -1,8 +1,9 @@
 """The neural-test study of Bressler et al.: null distributions, sensitivity, permutations, epochs.
 
 Every toy follows Sec. III A: A and B drawn from the exponential background b0 with
-Poisson-fluctuated sizes, a signal (S1, S2 or S3) added to A. The parts, each written to its own
-JSON file as soon as it is done (so an interrupted study keeps what it finished):
+Poisson-fluctuated sizes, a signal (S1, S2 or S3) added to A. The parts, each saved as a
+checkpoint (``parts/<part>/``, a JSON document) as soon as it is done, so an interrupted study
+keeps what it finished and ``resume`` continues it:
 
 - ``null`` (Figs. 1-2): t_{A+B}(A+B) under the null for N_A/N_B = 1, 1/10, 1/100 at N ~ 2.2e5,
   against chi2_12: mean, 50/84/97.5 percentiles and a Kolmogorov-Smirnov p-value.
@@ -39,9 +40,9 @@ from scipy import optimize, stats
 from .._optional import require
 from .._version import __version__
 from ..calibrate.empirical import permutation_null, toy_null
+from ..checkpoint import DOCUMENTS, Checkpointer
 from ..errors import ConfigError, DataError
 from ..execution import run_items
-from ..report.files import write_json
 from ..stats.significance import toy_p_value, z_from_p
 from ..toymodel import ideal_significance, sample_exponential
 
@@ -55,7 +56,7 @@ PERCENTILES = (50.0, 84.0, 97.5)
 PARTS = ("null", "nplm", "sensitivity", "permutation", "epochs", "lfuv")
 
 _COMMON = ("fast", "batch_size", "seed")
-#: The configuration fields each part depends on: a part is resumed when these match.
+#: The configuration fields each part depends on (the stamp of its checkpoint).
 PART_FIELDS = {
     "null": ("n_total", "ratios", "null_toys", *_COMMON),
     "nplm": ("n_total", "ratios", "nplm_toys", "nplm_clipping", *_COMMON),
@@ -697,19 +698,34 @@ def nn_study(
     progress: Progress | None = None,
     threads: int | None = 1,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> NNStudy:
-    """Run the study's ``parts`` and write ``OUT/parts/<part>.json`` as each finishes.
+    """Run the study's ``parts``, saving each as it finishes in ``OUT/parts/<part>/``.
 
-    With ``resume``, parts whose JSON exists with the same configuration are read back instead
-    of recomputed. ``threads`` sets torch's threads in the processes that fit.
+    Each part is a :class:`~asymscan.checkpoint.Checkpointer` stamped with the configuration
+    fields it depends on (:data:`PART_FIELDS`). With ``resume``, finished parts are read back
+    instead of recomputed (a part made with other settings is an error that names them);
+    ``overwrite`` discards them; with neither, finished parts in ``out`` are an error.
+    ``threads`` sets torch's threads in the processes that fit.
     """
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         msg = f"unknown study part(s) {unknown}; choose from {list(PARTS)}"
         raise ConfigError(msg)
     out = Path(out)
+    settings = _jsonable(asdict(config))
+    folders = {
+        name: Checkpointer(
+            out / "parts" / name,
+            {"part": name} | {f: settings[f] for f in PART_FIELDS[name]},
+            resume=resume,
+            overwrite=overwrite,
+            codec=DOCUMENTS,
+        )
+        for name in PARTS
+        if name in parts
+    }
     run = _Runner(config, executor, progress, threads)
-    stamp = _jsonable(asdict(config))
     done: dict[str, dict[str, Any]] = {}
     cache: dict[str, np.ndarray] = {}
 
@@ -738,34 +754,17 @@ def nn_study(
         "epochs": lambda: _epochs_part(run),
         "lfuv": lambda: _lfuv_part(run),
     }
-    for name in PARTS:
-        if name not in parts:
-            continue
-        path = out / "parts" / f"{name}.json"
-        previous = _read_part(path, stamp, PART_FIELDS[name]) if resume else None
-        if previous is not None and "skipped" not in previous:  # a skip is retried
+    for name, folder in folders.items():
+        previous = folder.load(0)
+        if previous is not None:
             done[name] = previous
             if "null_t" in previous:
                 cache.setdefault("null", np.asarray(previous["null_t"], dtype=float))
             continue
         done[name] = makers[name]()
-        write_json(path, {"config": stamp, "result": done[name]})
+        if "skipped" not in done[name]:  # a skipped part is tried again
+            folder.save(0, _jsonable(done[name]))
     return NNStudy(config, done)
-
-
-def _read_part(
-    path: Path, stamp: dict[str, Any], fields: Sequence[str]
-) -> dict[str, Any] | None:
-    """The result saved in ``path`` if its configuration agrees on ``fields``, else None."""
-    import json
-
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    saved, now = data.get("config", {}), json.loads(json.dumps(stamp))
-    if any(saved.get(f) != now.get(f) for f in fields):
-        return None
-    return data["result"]
 
 
 def config_with(base: NNStudyConfig, **changes: Any) -> NNStudyConfig:

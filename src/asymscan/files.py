@@ -1,4 +1,5 @@
-"""Writing result files atomically, so an interrupted run never leaves a half-written file."""
+"""Writing files atomically, so an interrupted run never leaves a half-written file (used by
+every layer that writes: checkpoints, PYTHIA pools, scan results, reports)."""
 
 from __future__ import annotations
 
