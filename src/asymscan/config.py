@@ -120,6 +120,9 @@ __all__ = (
 )
 
 SUPPORTED_DIMS = (1, 2, 3)
+#: Toys per shard, the unit of toy seeds: fixed, so results do not depend on how shards are
+#: spread over workers, and runs split at shard boundaries merge into one.
+TOY_SHARD_SIZE = 50
 
 MAX_BINS = 50_000_000
 """Most bins a scan may fill over all its histograms: (inclusive + combinations of
@@ -447,6 +450,10 @@ class ScanConfig(_Model):
         Symmetric-hypothesis toys for the global significance, >= 0 (0: asymptotic only).
     seed
         Seed of the toys, >= 0.
+    first_toy
+        Where the toys start in the seed's stream of toys (a multiple of the toy shard size,
+        :data:`TOY_SHARD_SIZE`): runs with the same seed and disjoint toy ranges, or with
+        different seeds, merge into one result (``asymscan merge``).
     top
         Number of regions kept in the report, >= 1.
     normalize
@@ -459,8 +466,20 @@ class ScanConfig(_Model):
     min_entries: StrictInt = Field(default=25, ge=0)
     toys: StrictInt = Field(default=1000, ge=0)
     seed: StrictInt = Field(default=0, ge=0)
+    first_toy: StrictInt = Field(default=0, ge=0)
     top: StrictInt = Field(default=20, ge=1)
     normalize: Literal["none", "total", "selection"] = "none"
+
+    @field_validator("first_toy")
+    @classmethod
+    def _on_a_shard(cls, value: int) -> int:
+        if value % TOY_SHARD_SIZE:
+            msg = (
+                f"first_toy must be a multiple of the toy shard size {TOY_SHARD_SIZE} "
+                f"(got {value})"
+            )
+            raise ValueError(msg)
+        return value
 
     @field_validator("dims")
     @classmethod

@@ -21,8 +21,8 @@ import numpy as np
 
 from .._version import __version__
 from ..calibrate.exchange import histogram_inputs, max_abs_nsigma, toy_shard
-from ..checkpoint import Checkpointer
-from ..config import Config
+from ..checkpoint import Checkpointer, Checkpoints
+from ..config import TOY_SHARD_SIZE, Config
 from ..errors import DataError
 from ..execution import InlineExecutor, run_items
 from ..stats.nsigma import nsigma
@@ -39,8 +39,7 @@ __all__ = ("ScanResult", "fill_cells", "run_scan", "scan_cells")
 
 log = logging.getLogger(__name__)
 
-#: Toys per shard: fixed, so results do not depend on how shards are spread over workers.
-SHARD_SIZE = 50
+SHARD_SIZE = TOY_SHARD_SIZE
 
 
 @dataclass
@@ -63,6 +62,8 @@ class ScanResult:
     followup: list[dict[str, Any]] = field(default_factory=list)
     windows: np.ndarray | None = None
     windows_tested: np.ndarray | None = None
+    #: the runs whose toys were merged (``asymscan merge``), None for toys of this run
+    merged_from: list[dict[str, Any]] | None = None
 
     @property
     def untested(self) -> list[dict[str, Any]]:
@@ -100,7 +101,14 @@ class ScanResult:
             how += "weight of its new label"
             if w.n_systematics:
                 how += f"; {w.n_systematics} systematic(s) drawn from N(0, 1) per toy"
-        return f"{n} label-exchange toys ({how}; all histograms refilled together)"
+        merged = (
+            ""
+            if self.merged_from is None
+            else f", merged from {len(self.merged_from)} runs"
+        )
+        return (
+            f"{n} label-exchange toys{merged} ({how}; all histograms refilled together)"
+        )
 
     @property
     def corrections(self) -> dict[str, Any]:
@@ -152,6 +160,11 @@ class ScanResult:
                 "windows": count(self.windows),
                 "windows_tested": count(self.windows_tested),
                 "untested_histograms": self.untested,
+                **(
+                    {}
+                    if self.merged_from is None
+                    else {"merged_from": self.merged_from}
+                ),
             },
             "corrections": self.corrections,
             "regions": self.regions,
@@ -233,10 +246,21 @@ def _region_rows(
     return rows
 
 
-def _stamp(cells: EventCells, config: Config) -> dict[str, Any]:
-    """What the toy shards depend on, part by part, so --resume never mixes runs."""
-    # the follow-up settings do not change the toys: leave them out
-    settings = config.model_dump(exclude={"followup"})
+def toy_stamp(cells: EventCells, config: Config) -> dict[str, Any]:
+    """What the toy shards depend on, part by part, so --resume never mixes runs.
+
+    Shard ``i`` of a seed is the same whatever the number of toys asked for, so neither
+    ``toys`` nor ``first_toy`` is part of it (a resumed run may ask for more toys); nor are
+    the follow-up settings, which do not change the toys. The seed is a part of its own, so
+    that runs with other seeds can be merged (:mod:`asymscan.scan.merge`).
+    """
+    settings = config.model_dump(
+        exclude={
+            "followup": True,
+            "scan": {"toys", "first_toy", "seed"},
+            "data": {"paths"},  # the events are stamped by their content
+        }
+    )
     events = hashlib.sha256()
     for part in (cells.n_a, cells.multiplicity, cells.cells.indices):
         events.update(np.ascontiguousarray(part).tobytes())
@@ -249,17 +273,29 @@ def _stamp(cells: EventCells, config: Config) -> dict[str, Any]:
         "configuration": hashlib.sha256(
             json.dumps(settings, sort_keys=True, default=str).encode()
         ).hexdigest(),
-        "toys": config.scan.toys,
         "seed": config.scan.seed,
         "shard_size": SHARD_SIZE,
     }
 
 
+def toy_shards(config: Config) -> range:
+    """The indices of the toy shards of a scan: its toys are those of these shards, in
+    order, cut at ``scan.toys``."""
+    first = config.scan.first_toy // SHARD_SIZE
+    return range(first, first + -(-config.scan.toys // SHARD_SIZE))
+
+
+def shard_seed(seed: int, index: int) -> np.random.SeedSequence:
+    """The seed of toy shard ``index``: ``SeedSequence(seed).spawn(n)[index]`` for any n."""
+    return np.random.SeedSequence(seed, spawn_key=(index,))
+
+
 def _shard(
-    cells: EventCells, min_entries: float, normalize: str, item: tuple
+    cells: EventCells, min_entries: float, normalize: str, seed: np.random.SeedSequence
 ) -> np.ndarray:
-    seed, size = item
-    return toy_shard(cells, seed, size, min_entries=min_entries, normalize=normalize)
+    return toy_shard(
+        cells, seed, SHARD_SIZE, min_entries=min_entries, normalize=normalize
+    )
 
 
 def _run_toys(
@@ -274,30 +310,28 @@ def _run_toys(
     n = config.scan.toys
     if n == 0:
         return np.empty(0)
-    sizes = [SHARD_SIZE] * (n // SHARD_SIZE) + (
-        [n % SHARD_SIZE] if n % SHARD_SIZE else []
-    )
-    seeds = np.random.SeedSequence(config.scan.seed).spawn(len(sizes))
+    shards = toy_shards(config)
     checkpoint = None
     if shard_dir is not None:
-        checkpoint = Checkpointer(
-            shard_dir, _stamp(cells, config), resume=resume, overwrite=overwrite
+        folder = Checkpointer(
+            shard_dir, toy_stamp(cells, config), resume=resume, overwrite=overwrite
         )
+        checkpoint = Checkpoints([(folder, i) for i in shards])
 
     def report(done: int, _n: int) -> None:
         progress(min(done * SHARD_SIZE, n), n)
 
-    shards = run_items(
+    toys = run_items(
         functools.partial(
             _shard, cells, config.scan.min_entries, config.scan.normalize
         ),
-        list(zip(seeds, sizes, strict=True)),
+        [shard_seed(config.scan.seed, i) for i in shards],
         executor=pool,
         progress=report if progress else None,
         checkpoint=checkpoint,
         what="toy shards",
     )
-    return np.concatenate(shards)
+    return np.concatenate(toys)[:n]
 
 
 def _windows_tested(
@@ -376,8 +410,12 @@ def scan_cells(
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    toys: np.ndarray | None = None,
 ) -> ScanResult:
     """Scan prepared event cells: observed windows, regions, and the label-exchange toys.
+
+    ``toys``: the maxima of toys already made (merged runs, :mod:`asymscan.scan.merge`)
+    instead of running ``scan.toys`` new ones.
 
     Toy shards run through :func:`asymscan.execution.run_items`; with ``shard_dir`` each
     finished shard is saved there at once (:class:`asymscan.checkpoint.Checkpointer`), so
@@ -404,15 +442,16 @@ def scan_cells(
         min_entries=config.scan.min_entries,
         normalize=config.scan.normalize,
     )
-    toys = _run_toys(
-        cells,
-        config,
-        executor or InlineExecutor(),
-        shard_dir,
-        resume,
-        overwrite,
-        progress,
-    )
+    if toys is None:
+        toys = _run_toys(
+            cells,
+            config,
+            executor or InlineExecutor(),
+            shard_dir,
+            resume,
+            overwrite,
+            progress,
+        )
     regions = _region_rows(cells, sums, config, toys)
     return ScanResult(
         config=config,
