@@ -54,6 +54,12 @@ def test_every_public_name_exists():
         "asymscan.templates",
         "asymscan.calibrate",
         "asymscan.calibrate.toys",
+        "asymscan.calibrate.tail",
+        "asymscan.checkpoint",
+        "asymscan.execution",
+        "asymscan.files",
+        "asymscan.scan.merge",
+        "asymscan.generate.run",
     ],
 )
 def test_submodule_all_is_a_tuple_of_existing_names(module):

@@ -112,6 +112,12 @@ def _scan_and_report(
         console.print(
             f"max |N_sigma| = {g['max_abs_nsigma']:.2f} (no toys: no global p-value)"
         )
+    e = g["extrapolated"]
+    if e is not None and e["p_value"] is not None:
+        console.print(
+            f"extrapolated beyond the toys (Gaussian model, {e['n_samples']} samples): "
+            f"global p = {e['p_value']:.3g} ± {e['p_value_error']:.2g} (Z = {e['z']:.2f})"
+        )
     tested = (
         f"{g['windows_tested']} windows tested (of {g['windows']} scanned) in "
         f"{len(result.cells.histograms)} histograms"

@@ -36,7 +36,7 @@ def _regions(regions: list[dict]) -> str:
     head = (
         "<tr><th>rank</th><th>selection</th><th>observables</th><th>window</th>"
         f"<th>N<sub>&sigma;</sub></th>{syst}<th>A</th><th>B</th><th>local p</th>"
-        "<th>global p</th></tr>"
+        "<th>global p (toys)</th><th>global p (extrapolated)</th></tr>"
     )
     rows = []
     for r in regions:
@@ -54,7 +54,8 @@ def _regions(regions: list[dict]) -> str:
             f"<tr><td>{r['rank']}</td><td class=l>{escape(sel)}</td>"
             f"<td class=l>{escape(' vs '.join(r['observables']))}</td><td class=l>{win}</td>"
             f"<td>{r['nsigma']:+.2f}</td>{parts}<td>{r['n_a']:.4g}</td><td>{r['n_b']:.4g}</td>"
-            f"<td>{_fmt(r['local_p'])}</td><td>{_fmt(r['global_p'])}</td></tr>"
+            f"<td>{_fmt(r['local_p'])}</td><td>{_fmt(r['global_p'])}</td>"
+            f"<td>{_extrapolated_p(r)}</td></tr>"
         )
     note = ""
     if names:
@@ -172,6 +173,27 @@ def _selection(selection: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in selection.items()) or "inclusive"
 
 
+def _extrapolated_p(region: dict[str, Any]) -> str:
+    """A region's extrapolated global p-value, where the toys do not resolve it."""
+    p = region.get("global_p_extrapolated")
+    if p is None:
+        return "&ndash;"
+    return f"{p:.3g} &plusmn; {region['global_p_extrapolated_error']:.2g}"
+
+
+def _extrapolated(e: dict[str, Any] | None) -> str:
+    """The extrapolated global p-value, in words (empty when it was not computed)."""
+    if e is None:
+        return ""
+    if e["p_value"] is None:
+        return f" No extrapolated global p-value ({escape(e['method'])})."
+    return (
+        f" Extrapolated beyond the toys: global p = {e['p_value']:.3g} &plusmn; "
+        f"{e['p_value_error']:.2g} (Z = {e['z']:.2f}; Bonferroni bound "
+        f"{e['bonferroni']:.3g}). Method: {escape(e['method'])}."
+    )
+
+
 def write_report(
     results: dict[str, Any], figures: dict[str, Path], out: str | Path
 ) -> Path:
@@ -186,6 +208,7 @@ def write_report(
         )
     else:
         verdict = f"Maximum |N<sub>&sigma;</sub>| = {g['max_abs_nsigma']:.2f}; no toys were run, so no global p-value."
+    verdict += _extrapolated(g.get("extrapolated"))
     verdict += _tested(g)
     regions = [p for k, p in figures.items() if k.startswith("region_")]
     images = "".join(

@@ -100,30 +100,90 @@ def plot_region(result: ScanResult, region: dict, path: Path) -> None:
 
 
 def plot_toys(result: ScanResult, path: Path) -> None:
-    """The maximum |N_sigma| of the label-exchange toys, with the observed maximum."""
-    with figure(path) as (_fig, axes):
-        ax = axes[0][0]
-        toys = result.toys
+    """The maximum |N_sigma| of the toys (log scale), and the global p-value beside them.
+
+    Left: the toys' distribution with the observed maximum. Right: P(max >= x) from the toys,
+    which cannot go below 1/(n + 1), with the extrapolated global p-value of the observed
+    maximum (and its error) and the Bonferroni bound where they were computed.
+    """
+    toys = np.sort(result.toys)
+    observed = result.max_abs_nsigma
+    tail = getattr(result, "extrapolated", None)
+    with figure(path, ncols=2, width=6.5, sharex=False) as (_fig, axes):
+        left, right = axes[0]
         if toys.size:
-            ax.hist(
+            left.hist(
                 toys,
                 bins=min(60, max(10, toys.size // 20)),
                 histtype="stepfilled",
                 color="#a5d6a7",
-                label=f"{toys.size} label-exchange toys",
+                label=f"{toys.size} toys",
             )
-        ax.axvline(
-            result.max_abs_nsigma,
-            color="#d62728",
-            lw=2,
-            label=f"observed {result.max_abs_nsigma:.2f}",
+            left.set_yscale("log")
+            n = toys.size
+            survival = (n - np.arange(n) + 1) / (n + 1)  # (k + 1)/(n + 1) at each toy
+            right.step(toys, survival, where="post", color="#2e7d32", label="toys")
+            right.axhline(
+                1 / (n + 1), color="#2e7d32", ls=":", lw=1, label="toys' floor 1/(n+1)"
+            )
+        for ax in (left, right):
+            ax.axvline(
+                observed, color="#d62728", lw=2, label=f"observed {observed:.2f}"
+            )
+        points = sorted(
+            (
+                abs(r["nsigma"]),
+                r["global_p_extrapolated"],
+                r["global_p_extrapolated_error"],
+            )
+            for r in result.regions
+            if r.get("global_p_extrapolated")
         )
+        if len(points) > 1:  # the extrapolated tail at the regions' |N_sigma|
+            x, y, e = (np.array(v) for v in zip(*points, strict=True))
+            right.errorbar(
+                x,
+                y,
+                yerr=[np.minimum(e, 0.99 * y), e],
+                fmt="s--",
+                mfc="none",
+                color="#555555",
+                capsize=3,
+                lw=1,
+                label="extrapolated at the regions",
+            )
+        if tail is not None:
+            right.errorbar(
+                [tail.threshold],
+                [tail.p_value],
+                yerr=[
+                    [min(tail.p_value_error, 0.99 * tail.p_value)],
+                    [tail.p_value_error],
+                ],
+                fmt="o",
+                color="k",
+                capsize=4,
+                label=f"extrapolated p = {tail.p_value:.2g} (Z = {tail.z:.2f})",
+            )
+            if 0 < tail.bonferroni < 1:
+                right.plot(
+                    [tail.threshold],
+                    [tail.bonferroni],
+                    "v",
+                    color="#7a7a7a",
+                    label=f"Bonferroni bound {tail.bonferroni:.2g}",
+                )
+        right.set_yscale("log")
         p, err = result.p_value
         if np.isfinite(p):
-            ax.set_title(f"global p = {p:.3g} ± {err:.2g}", fontsize=13)
-        ax.set_xlabel(r"maximum $|N_\sigma|$ over all windows and histograms")
-        ax.set_ylabel("toys")
-        ax.legend()
+            left.set_title(f"toys: global p = {p:.3g} ± {err:.2g}", fontsize=14)
+        right.set_title("P(max $|N_\\sigma|$ ≥ x)", fontsize=14)
+        left.set_xlabel(r"max $|N_\sigma|$ over all windows")
+        right.set_xlabel(r"x = max $|N_\sigma|$")
+        left.set_ylabel("toys")
+        right.set_ylabel("global p-value")
+        left.legend(loc="upper right", fontsize=11, framealpha=0.9)
+        right.legend(loc="lower left", fontsize=10, framealpha=0.9)
 
 
 def plot_scan(

@@ -28,6 +28,10 @@ def _regions_table(regions: list[dict]) -> pa.Table:
         "n_b": [r["n_b"] for r in regions],
         "local_p": [r["local_p"] for r in regions],
         "global_p": [r["global_p"] for r in regions],
+        "global_p_extrapolated": [r.get("global_p_extrapolated") for r in regions],
+        "global_p_extrapolated_error": [
+            r.get("global_p_extrapolated_error") for r in regions
+        ],
         "histogram": [r["histogram"] for r in regions],
     }
     schema = pa.schema(
@@ -43,6 +47,8 @@ def _regions_table(regions: list[dict]) -> pa.Table:
             ("n_b", pa.float64()),
             ("local_p", pa.float64()),
             ("global_p", pa.float64()),
+            ("global_p_extrapolated", pa.float64()),
+            ("global_p_extrapolated_error", pa.float64()),
             ("histogram", pa.int32()),
         ]
     )

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._version import __version__
 from ..calibrate.exchange import histogram_inputs, max_abs_nsigma, toy_shard
+from ..calibrate.tail import GaussianTail, TailEstimate, TailNotSupported
 from ..checkpoint import Checkpointer, Checkpoints
 from ..config import TOY_SHARD_SIZE, Config
 from ..errors import DataError
@@ -40,6 +41,10 @@ __all__ = ("ScanResult", "fill_cells", "run_scan", "scan_cells")
 log = logging.getLogger(__name__)
 
 SHARD_SIZE = TOY_SHARD_SIZE
+#: A region's global p-value is also extrapolated when fewer toys than this lie above it.
+RESOLVING_TOYS = 10
+#: Entropy mixed with ``scan.seed`` for the tail's samples (a stream apart from the toys').
+_TAIL_STREAM = 0x7A11
 
 
 @dataclass
@@ -64,6 +69,10 @@ class ScanResult:
     windows_tested: np.ndarray | None = None
     #: the runs whose toys were merged (``asymscan merge``), None for toys of this run
     merged_from: list[dict[str, Any]] | None = None
+    #: the extrapolated global p-value of the observed maximum (None when not computed)
+    extrapolated: TailEstimate | None = None
+    #: why there is no extrapolated p-value (an option the Gaussian model does not cover)
+    extrapolation_unavailable: str | None = None
 
     @property
     def untested(self) -> list[dict[str, Any]]:
@@ -126,14 +135,29 @@ class ScanResult:
             "normalize": c.scan.normalize,
         }
 
+    def _extrapolated(self) -> dict[str, Any] | None:
+        if self.extrapolated is not None:
+            return self.extrapolated.to_dict()
+        if self.extrapolation_unavailable is not None:
+            return {
+                "p_value": None,
+                "p_value_error": None,
+                "z": None,
+                "method": f"unavailable: {self.extrapolation_unavailable}",
+            }
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         """The content of ``results.json``.
 
         Keys: ``version``; ``global`` (the maximum |N_sigma| over everything scanned, its
         global p-value, error and Z from ``toys`` label-exchange toys, the windows scanned
-        and tested, and ``untested_histograms``: those in which no window was tested, with
-        their events in range); ``regions`` (ranked:
-        selection, observables, window, N_sigma, A and B counts, local and global p);
+        and tested, ``untested_histograms``: those in which no window was tested, with
+        their events in range, and ``extrapolated``: the global p-value, its error, Z and
+        method from the Gaussian model of the scan, :mod:`asymscan.calibrate.tail`, None
+        when ``scan.tail_samples`` is 0); ``regions`` (ranked: selection, observables,
+        window, N_sigma, A and B counts, local and global p, and the extrapolated global p
+        where the toys do not resolve it);
         ``followup`` (one entry per region followed up by the neural test, see
         :func:`asymscan.scan.followup.run_followup`; an empty list when ``followup.nn`` is
         off); ``histograms`` (each one's selection, observables, shape, maximum |N_sigma|,
@@ -160,6 +184,7 @@ class ScanResult:
                 "windows": count(self.windows),
                 "windows_tested": count(self.windows_tested),
                 "untested_histograms": self.untested,
+                "extrapolated": self._extrapolated(),
                 **(
                     {}
                     if self.merged_from is None
@@ -257,7 +282,7 @@ def toy_stamp(cells: EventCells, config: Config) -> dict[str, Any]:
     settings = config.model_dump(
         exclude={
             "followup": True,
-            "scan": {"toys", "first_toy", "seed"},
+            "scan": {"toys", "first_toy", "seed", "tail_samples", "top"},
             "data": {"paths"},  # the events are stamped by their content
         }
     )
@@ -453,7 +478,7 @@ def scan_cells(
             progress,
         )
     regions = _region_rows(cells, sums, config, toys)
-    return ScanResult(
+    result = ScanResult(
         config=config,
         cells=cells,
         max_abs_nsigma=float(observed[0]),
@@ -463,6 +488,50 @@ def scan_cells(
         windows=windows,
         windows_tested=tested,
     )
+    _extrapolate(result)
+    return result
+
+
+def _extrapolate(result: ScanResult) -> None:
+    """The extrapolated global p-values of the observed maximum (``scan.tail_samples``
+    samples) and of the regions the toys do not resolve (fewer than :data:`RESOLVING_TOYS`
+    toys above them; a quarter of the samples each)."""
+    config = result.config
+    n = config.scan.tail_samples
+    if n == 0:
+        return
+    try:
+        tail = GaussianTail(
+            result.cells,
+            min_entries=config.scan.min_entries,
+            normalize=config.scan.normalize,
+        )
+    except TailNotSupported as err:
+        result.extrapolation_unavailable = str(err)
+        log.info("no extrapolated global p-value: %s", err)
+        return
+    root = np.random.SeedSequence([config.scan.seed, _TAIL_STREAM])
+    estimates = {}
+
+    def estimate(u: float, samples: int) -> TailEstimate:
+        # each threshold draws from its own stream, whatever was asked before it
+        if u not in estimates:
+            key = int(np.float64(u).view(np.uint64))
+            seed = np.random.SeedSequence(root.entropy, spawn_key=(key,))
+            estimates[u] = tail.p_value(u, n_samples=samples, seed=seed)
+        return estimates[u]
+
+    result.extrapolated = estimate(result.max_abs_nsigma, n)
+    for region in result.regions:
+        u = abs(region["nsigma"])
+        unresolved = np.count_nonzero(result.toys >= u) < RESOLVING_TOYS
+        extrapolated = estimate(u, max(1, n // 4)) if unresolved else None
+        region["global_p_extrapolated"] = (
+            None if extrapolated is None else extrapolated.p_value
+        )
+        region["global_p_extrapolated_error"] = (
+            None if extrapolated is None else extrapolated.p_value_error
+        )
 
 
 #: Events read per work item: weighted events need ~500 bytes each while their weights and

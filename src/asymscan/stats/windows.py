@@ -22,7 +22,7 @@ from .._arrays import as_variance
 from ..errors import ShapeError
 from .nsigma import bin_terms
 
-__all__ = ("WindowScan", "scan_windows")
+__all__ = ("WindowScan", "count_windows_above", "scan_windows")
 
 Size = tuple[int, ...]
 
@@ -211,6 +211,45 @@ def _entries_rows(entries: Any, shape: tuple[int, ...], nd: int) -> np.ndarray:
     return _same_for_all(full_e.reshape(-1, *bins))
 
 
+def _tables_of(
+    b: Any,
+    a: Any,
+    var_b: Any,
+    var_a: Any,
+    shifts: Any,
+    entries: Any,
+    min_entries: float,
+    ndim: int | None,
+) -> tuple[dict[str, np.ndarray], tuple[int, ...], tuple[int, ...], int]:
+    """The summed-area tables of a scan (batch axis flattened first), the batch and bin
+    shapes, and the number of nuisances; see :func:`scan_windows` for the arguments."""
+    terms, used, total, nd, shift_terms = bin_terms(
+        b,
+        a,
+        var_b=var_b,
+        var_a=var_a,
+        shifts=shifts,
+        ndim=ndim,
+        max_ndim=3,
+        entries=min_entries > 0 and entries is None,
+    )
+    batch, shape = terms.shape[:-nd], terms.shape[-nd:]
+    flat = (-1, *shape)
+    counts = None if entries is None else _entries_rows(entries, terms.shape, nd)
+    tables = {"d": _prefix(terms.reshape(flat), nd)}
+    if used is not None:
+        tables["m"] = _prefix(_same_for_all(used.reshape(flat)), nd)
+    if min_entries > 0:
+        if counts is None:
+            counts = _same_for_all(np.ascontiguousarray(total).reshape(flat))
+        tables["e"] = _prefix(counts, nd)
+    if shift_terms is not None:  # one table per nuisance, K first
+        k = shift_terms.shape[0]
+        tables["w"] = _prefix(_same_for_all(shift_terms.reshape(k, *flat), 1), nd)
+    n_shifts = 0 if shift_terms is None else shift_terms.shape[0]
+    return tables, tuple(batch), tuple(shape), n_shifts
+
+
 def scan_windows(
     b: Any,
     a: Any,
@@ -266,29 +305,10 @@ def scan_windows(
     -------
     WindowScan
     """
-    terms, used, total, nd, shift_terms = bin_terms(
-        b,
-        a,
-        var_b=var_b,
-        var_a=var_a,
-        shifts=shifts,
-        ndim=ndim,
-        max_ndim=3,
-        entries=min_entries > 0 and entries is None,
+    tables, batch, shape, n_shifts = _tables_of(
+        b, a, var_b, var_a, shifts, entries, min_entries, ndim
     )
-    batch, shape = terms.shape[:-nd], terms.shape[-nd:]
-    flat = (-1, *shape)
-    counts = None if entries is None else _entries_rows(entries, terms.shape, nd)
-    tables = {"d": _prefix(terms.reshape(flat), nd)}
-    if used is not None:
-        tables["m"] = _prefix(_same_for_all(used.reshape(flat)), nd)
-    if min_entries > 0:
-        if counts is None:
-            counts = _same_for_all(np.ascontiguousarray(total).reshape(flat))
-        tables["e"] = _prefix(counts, nd)
-    if shift_terms is not None:  # one table per nuisance, K first
-        k = shift_terms.shape[0]
-        tables["w"] = _prefix(_same_for_all(shift_terms.reshape(k, *flat), 1), nd)
+    nd = len(shape)
     n = tables["d"].shape[0]
     rows = np.arange(n)
 
@@ -331,7 +351,56 @@ def scan_windows(
         n_skipped=skipped.reshape(batch),
         two_sided=two_sided,
         min_entries=min_entries,
-        n_shifts=0 if shift_terms is None else shift_terms.shape[0],
+        n_shifts=n_shifts,
         _tables=tables,
         _batch=tuple(batch),
     )
+
+
+def count_windows_above(
+    b: Any,
+    a: Any,
+    threshold: float,
+    *,
+    var_b: Any = None,
+    var_a: Any = None,
+    shifts: Any = None,
+    entries: Any = None,
+    sizes: Any = "all",
+    min_entries: float = 0,
+    ndim: int | None = None,
+    two_sided: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many tested windows reach ``threshold``, and the largest statistic, per batch entry.
+
+    The windows and their statistic are those of :func:`scan_windows` with the same
+    arguments (skipped windows never count): a window counts when its N_sigma (|N_sigma| when
+    ``two_sided``) is at least ``threshold``. What the extrapolated global p-value of
+    :mod:`asymscan.calibrate.tail` needs beyond the best window.
+
+    Returns
+    -------
+    count, largest
+        Arrays with the batch shape of the inputs: the number of windows at or above
+        ``threshold`` (int64), and the largest statistic (-inf where every window was skipped).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> count, largest = count_windows_above([130.0, 100.0, 100.0], [100.0] * 3, 1.0)
+    >>> int(count), round(float(largest), 3)
+    (3, 1.978)
+    """
+    tables, batch, shape, _ = _tables_of(
+        b, a, var_b, var_a, shifts, entries, min_entries, ndim
+    )
+    n = tables["d"].shape[0]
+    count = np.zeros(n, dtype=np.int64)
+    largest = np.full(n, -np.inf)
+    for size in _sizes(sizes, shape):
+        value = _nsigma_of(tables, size, min_entries).reshape(n, -1)
+        score = np.abs(value) if two_sided else value
+        score = np.where(np.isnan(score), -np.inf, score)
+        count += (score >= threshold).sum(axis=1)
+        np.maximum(largest, score.max(axis=1), out=largest)
+    return count.reshape(batch), largest.reshape(batch)
