@@ -260,3 +260,20 @@ def test_items_without_a_stamp_are_not_resumed(tmp_path):
     with pytest.raises(CheckpointMismatch, match=r"no checkpoint\.json.*--overwrite"):
         Checkpointer(tmp_path, {"data": "a"}, resume=True)
     assert Checkpointer(tmp_path, {"data": "a"}, overwrite=True).saved() == []
+
+
+def test_one_submit_and_collect_loop_in_the_package():
+    """Every module runs its work through execution.run_items / iter_items."""
+    import re
+    from pathlib import Path
+
+    import asymscan
+
+    loop = re.compile(r"\.submit\(|as_completed\(|executor\.map\(|ProcessPoolExecutor\(")
+    root = Path(asymscan.__file__).parent
+    found = {
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if loop.search(path.read_text())
+    }
+    assert found == {"execution.py"}

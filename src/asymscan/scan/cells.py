@@ -140,10 +140,11 @@ class EventCells:
         ``(n_bins,)`` or ``(n_toys, n_bins)`` (shifts ``(K, ...)``). A is summed with the
         weights of A, B (the rest of each unit) with the weights of B.
         """
-        counts = a_counts.astype(float, copy=False)
+        w = self.weights
+        # weighted: counts only scale per-unit weights (no float copy of units x toys)
+        counts = a_counts if w is not None else a_counts.astype(float, copy=False)
         nb = self.n_bins
         fixed = self._fixed
-        w = self.weights
 
         def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return x[..., :nb], x[..., nb:]
@@ -183,20 +184,14 @@ class EventCells:
         )
 
     @functools.cached_property
-    def _difference_terms(
-        self,
-    ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """Per-unit coefficients of B - A, of the variance and of the shifts on n_A."""
-        w = self.weights
+    def _difference_starts(self) -> list[np.ndarray]:
+        """Per bin, B - A, the variance and the shifts when no event is in A."""
         fixed = self._fixed
         nb = self.n_bins
-        if w is None:
-            return np.full(self.n_units, 2.0), [], []
-        coefficients = [w.a + w.b, w.a**2 - w.b**2]
-        coefficients += [sa + sb for sa, sb in zip(w.shift_a, w.shift_b, strict=True)]
         starts = [fixed["b"][:nb], fixed["var_b"][:nb]]
-        starts += [fixed[f"shift_b{k}"][:nb] for k in range(w.n_systematics)]
-        return coefficients[0], coefficients[1:], starts
+        return starts + [
+            fixed[f"shift_b{k}"][:nb] for k in range(self.weights.n_systematics)
+        ]
 
     def differences(
         self, a_counts: np.ndarray
@@ -206,27 +201,29 @@ class EventCells:
         Returns ``(B - A, var_A + var_B, shifts of B - A (K, ...) or None)`` per bin of the
         global vector, for ``a_counts`` as in :meth:`sums`. Each is affine in the events of A
         per unit: one sparse product for B - A, one for the variance (none when unweighted: the
-        variance is the events per bin) and one per systematic.
+        variance is the events per bin) and one per systematic. The per-unit coefficients
+        are computed as they are used, not kept: each is as large as the units.
         """
-        counts = a_counts.astype(float, copy=False)
+        counts = a_counts  # only ever multiplied by float coefficients: no float copy
         nb = self.n_bins
-        d_coef, other_coef, starts = self._difference_terms
+        w = self.weights
 
         def product(per_unit: np.ndarray) -> np.ndarray:
             rhs = per_unit[:, None] * counts if counts.ndim > 1 else per_unit * counts
             return np.asarray(self.cells @ rhs).T
 
-        if self.weights is None:
-            d = self._fixed["b"][:nb] - product(d_coef)
+        if w is None:
+            d = self._fixed["b"][:nb] - product(np.full(self.n_units, 2.0))
             return d, np.broadcast_to(self.entries, d.shape), None
-        d = starts[0] - product(d_coef)
-        var = np.maximum(starts[1] + product(other_coef[0]), 0.0)
+        starts = self._difference_starts
+        d = starts[0] - product(w.a + w.b)
+        var = np.maximum(starts[1] + product(w.a**2 - w.b**2), 0.0)
         shifts = None
-        if self.weights.n_systematics:
+        if w.n_systematics:
             shifts = np.stack(
                 [
-                    s - product(c)
-                    for s, c in zip(starts[2:], other_coef[1:], strict=True)
+                    s - product(sa + sb)
+                    for s, sa, sb in zip(starts[2:], w.shift_a, w.shift_b, strict=True)
                 ]
             )
         return d, var, shifts

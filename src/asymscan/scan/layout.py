@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,10 +254,11 @@ def _membership(
     """Sparse (global bins x units) and (selections x units) membership of units given by
     their digits.
 
-    The bins' matrix is built column-major at once (a unit falls in at most one bin of each
-    histogram, and the histograms' bins are laid out in order, so each column's rows come
-    sorted), with 32-bit row indices: no coordinate lists, which at 1e7 units would need more
-    memory than the matrix itself.
+    Both matrices are built in their compressed form directly, with 32-bit indices: the
+    units' entries are counted histogram by histogram, then written histogram by histogram
+    (a unit falls in at most one bin of each histogram, and the histograms' bins are laid out
+    in order, so each column's rows come sorted). No coordinate lists and no (units x
+    histograms) table: at 1e7 units either would need more memory than the matrix itself.
     """
     fam_col = {f.name: j for j, f in enumerate(config.selections)}
     cats = {f.name: list(f.categories) for f in config.selections}
@@ -273,32 +274,45 @@ def _membership(
             ok &= digits[:, fam_col[fam]] == cats[fam].index(cat) + 1
         return ok
 
-    rows = np.full((n_units, len(histograms)), -1, dtype=np.int32)
-    for h in histograms:
-        ok = selected(h.selection)
+    chosen = {sel: selected(sel) for sel in _selections(config)}
+
+    def binned(h: Histogram) -> np.ndarray:
+        ok = chosen[h.selection].copy()
         for o, n in zip(h.observables, h.shape, strict=True):
             ok &= digits[:, obs_col[o]] < n
-        index = tuple(digits[ok, obs_col[o]] for o in h.observables)
-        rows[ok, h.index] = np.ravel_multi_index(index, h.shape) + h.offset
-    inside = rows >= 0
-    per_unit = inside.sum(axis=1)
-    index_type = np.int32 if per_unit.sum() < 2**31 else np.int64
+        return ok
+
+    per_unit = np.zeros(n_units, dtype=np.int32)
+    for h in histograms:
+        per_unit += binned(h)
+    nnz = int(per_unit.sum(dtype=np.int64))
+    index_type = np.int32 if nnz < 2**31 else np.int64
     indptr = np.zeros(n_units + 1, dtype=index_type)
     np.cumsum(per_unit, out=indptr[1:])
-    indices = rows[inside].astype(index_type, copy=False)
-    del rows, inside
-    cells = sparse.csc_matrix(
-        (np.ones(indices.size), indices, indptr), shape=(n_bins, n_units)
-    )
-    units = np.arange(n_units)
-    chosen = [selected(sel) for sel in _selections(config)]
-    sel_rows = np.concatenate(
-        [np.full(int(ok.sum()), k) for k, ok in enumerate(chosen)]
-    )
-    sel_cols = np.concatenate([units[ok] for ok in chosen])
+    del per_unit
+    indices = np.empty(nnz, dtype=index_type)
+    slot = indptr[:-1].copy()
+    for h in histograms:
+        ok = binned(h)
+        index = np.ravel_multi_index(
+            tuple(digits[ok, obs_col[o]] for o in h.observables), h.shape
+        )
+        index += h.offset
+        indices[slot[ok]] = index
+        slot[ok] += 1
+    del slot
+    cells = sparse.csc_matrix((np.ones(nnz), indices, indptr), shape=(n_bins, n_units))
+    masks = list(chosen.values())
+    sel_indptr = np.zeros(len(masks) + 1, dtype=np.int64)
+    np.cumsum([int(ok.sum()) for ok in masks], out=sel_indptr[1:])
+    sel_type = np.int32 if max(n_units, int(sel_indptr[-1])) < 2**31 else np.int64
     selections = sparse.csr_matrix(
-        (np.ones(sel_rows.size), (sel_rows, sel_cols)),
-        shape=(len(chosen), n_units),
+        (
+            np.ones(int(sel_indptr[-1])),
+            np.concatenate([np.flatnonzero(ok).astype(sel_type) for ok in masks]),
+            sel_indptr.astype(sel_type),
+        ),
+        shape=(len(masks), n_units),
     )
     return cells, selections
 
@@ -361,13 +375,113 @@ def _compress(
     return unique, total.astype(np.int64), in_a.astype(np.int64)
 
 
+#: Bytes per block of the weighted units gathered while the events are read
+#: (:class:`_UnitStore`): above glibc's largest dynamic mmap threshold (32 MiB), so a block
+#: is mostly mapped on its own, rather than placed in the heap where, long-lived among the
+#: chunks' temporaries, it would keep the address space freed below it reserved.
+_BLOCK_BYTES = 40 << 20
+
+
+class _UnitStore:
+    """Distinct weighted rows gathered chunk by chunk, without moving those already held.
+
+    Unit ``u`` is row ``u % B`` of block ``u // B`` (``B`` rows of :data:`_BLOCK_BYTES`),
+    its multiplicity and events in A in the block's last two columns; ``hashes`` (sorted,
+    distinct) and ``units`` index the units by :func:`_row_hash`. Adding a chunk's distinct
+    rows costs a search per row and a copy of the new ones, where grouping all the rows again
+    at every chunk costs time and twice their memory. :meth:`add` refuses (returns False,
+    changing nothing) when a hash is shared by different rows; the caller then groups exactly.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.block_rows = max(1, _BLOCK_BYTES // (8 * (width + 2)))
+        self.blocks: list[np.ndarray] = []
+        self.size = 0
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.units = np.empty(0, dtype=np.int64)
+
+    def _by_block(
+        self, units: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(block, positions in units, rows in the block)`` for every block of ``units``."""
+        block = units // self.block_rows
+        order = np.argsort(block, kind="stable")
+        bounds = np.searchsorted(block[order], np.arange(len(self.blocks) + 1))
+        for k, data in enumerate(self.blocks):
+            where = order[bounds[k] : bounds[k + 1]]
+            if where.size:
+                yield data, where, units[where] - k * self.block_rows
+
+    def gather(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, multiplicities and events in A of ``units``, in that order."""
+        rows = np.empty((units.size, self.width), dtype=np.int64)
+        mult = np.empty(units.size, dtype=np.int64)
+        n_a = np.empty(units.size, dtype=np.int64)
+        for data, where, local in self._by_block(units):
+            rows[where] = data[local, : self.width]
+            mult[where] = data[local, self.width]
+            n_a[where] = data[local, self.width + 1]
+        return rows, mult, n_a
+
+    def add(self, rows: np.ndarray, mult: np.ndarray, n_a: np.ndarray) -> bool:
+        """Add distinct rows: counts added to the units already held, new units appended."""
+        h = _row_hash(rows)
+        pos = np.searchsorted(self.hashes, h)
+        found = pos < self.hashes.size
+        found[found] = self.hashes[pos[found]] == h[found]
+        held = self.units[pos[found]]
+        if not np.array_equal(self.gather(held)[0], rows[found]):
+            return False
+        new = np.flatnonzero(~found)
+        new = new[np.argsort(h[new])]
+        fresh = h[new]
+        if np.any(fresh[1:] == fresh[:-1]):
+            return False
+        mult_held, n_a_held = mult[found], n_a[found]
+        for data, where, local in self._by_block(held):
+            data[local, self.width] += mult_held[where]
+            data[local, self.width + 1] += n_a_held[where]
+        ids = self._append(rows[new], mult[new], n_a[new])
+        at = np.searchsorted(self.hashes, fresh)
+        self.hashes = np.insert(self.hashes, at, fresh)
+        self.units = np.insert(self.units, at, ids)
+        return True
+
+    def _append(
+        self, rows: np.ndarray, mult: np.ndarray, n_a: np.ndarray
+    ) -> np.ndarray:
+        ids = np.arange(self.size, self.size + len(rows))
+        done = 0
+        while done < len(rows):
+            if self.size == len(self.blocks) * self.block_rows:
+                self.blocks.append(
+                    np.empty((self.block_rows, self.width + 2), dtype=np.int64)
+                )
+            at = self.size % self.block_rows
+            take = min(self.block_rows - at, len(rows) - done)
+            part = slice(done, done + take)
+            block = self.blocks[-1]
+            block[at : at + take, : self.width] = rows[part]
+            block[at : at + take, self.width] = mult[part]
+            block[at : at + take, self.width + 1] = n_a[part]
+            self.size += take
+            done += take
+        return ids
+
+    def by_hash(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All units ordered by hash, as :func:`_compress` orders them."""
+        return self.gather(self.units)
+
+
 @dataclass
 class ChunkUnits:
     """What some events contribute to a scan, mergeable by concatenation and addition.
 
     Unweighted events are summarised as unique keys (joint cell and label) with their counts;
     weighted events as unique rows (digits, then the bits of their weights and shifts) with
-    their multiplicity and events in A.
+    their multiplicity and events in A. Merged weighted rows are held in a
+    :class:`_UnitStore` until :meth:`compress` lays them out as one array.
     """
 
     counts: dict[str, Any]
@@ -376,22 +490,57 @@ class ChunkUnits:
     rows: list[np.ndarray] = field(default_factory=list)
     multiplicity: list[np.ndarray] = field(default_factory=list)
     n_a: list[np.ndarray] = field(default_factory=list)
+    _store: _UnitStore | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _exact: bool = field(default=False, init=False, repr=False, compare=False)
 
     def merge(self, other: ChunkUnits) -> ChunkUnits:
-        for name in ("keys", "key_counts", "rows", "multiplicity", "n_a"):
-            getattr(self, name).extend(getattr(other, name))
+        self.keys.extend(other.keys)
+        self.key_counts.extend(other.key_counts)
         for key, value in other.counts.items():
             if isinstance(value, dict):
                 for k, v in value.items():
                     self.counts[key][k] += v
             else:
                 self.counts[key] += value
-        self.compress()  # keep memory bounded by the units, not by the chunks
+        if other.rows or other._store is not None:
+            self._add(*other._distinct())  # memory bounded by the units, not the chunks
         return self
 
+    def _distinct(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The weighted rows held, grouped into units (as :meth:`compress` leaves them)."""
+        self.compress()
+        return self.rows[0], self.multiplicity[0], self.n_a[0]
+
+    def _add(self, rows: np.ndarray, mult: np.ndarray, n_a: np.ndarray) -> None:
+        """Add distinct rows: through the store, or (after a hash collision) exactly."""
+        if not self._exact and self._store is None:
+            held = self._distinct() if self.rows else None
+            store = _UnitStore(rows.shape[1])
+            if held is None or store.add(*held):
+                self._store = store
+                self.rows, self.multiplicity, self.n_a = [], [], []
+            else:
+                self._exact = True
+        if self._store is not None:
+            if self._store.add(rows, mult, n_a):
+                return
+            self.compress()
+            self._exact = True
+        self.rows.append(rows)
+        self.multiplicity.append(mult)
+        self.n_a.append(n_a)
+        self.compress()
+
     def compress(self) -> None:
-        """Merge the weighted rows gathered so far into units."""
-        if len(self.rows) > 1:
+        """Merge the weighted rows gathered so far into units (ordered as :func:`_compress`
+        orders them)."""
+        if self._store is not None:
+            rows, mult, n_a = self._store.by_hash()
+            self._store = None
+            self.rows, self.multiplicity, self.n_a = [rows], [mult], [n_a]
+        elif len(self.rows) > 1:
             rows, mult, n_a = _compress(
                 np.concatenate(self.rows),
                 np.concatenate(self.multiplicity),
@@ -462,11 +611,9 @@ def build_cells(
         n_a = np.bincount(first, weights=total * (key & 1)).astype(np.int64)
         digits = np.stack(np.unravel_index(cell, radix), axis=1)
     else:
-        units.compress()
-        rows = np.concatenate(units.rows)
-        multiplicity = np.concatenate(units.multiplicity)
-        n_a = np.concatenate(units.n_a)
-        digits = rows[:, :n_digits]
+        rows, multiplicity, n_a = units._distinct()
+        units.rows.clear()  # the rows go once split into digits and weights
+        digits = rows[:, :n_digits].astype(np.int32)
         if is_weighted(config):
             columns = np.ascontiguousarray(rows[:, n_digits:]).view(np.float64)
             weights = UnitWeights.from_columns(
@@ -474,6 +621,7 @@ def build_cells(
                 tuple(s.name for s in config.systematics),
                 config.symmetry.weight_a is not None,
             )
+        del rows
     cells, selections = _membership(digits, config, histograms)
     return EventCells(
         histograms=histograms,

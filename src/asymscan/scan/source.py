@@ -7,6 +7,7 @@ workers for files) and in file order, so results do not depend on the executor.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..config import Config
 from ..data.io import WorkItem, read_item, work_items
-from ..execution import InlineExecutor
+from ..execution import iter_items
 
 __all__ = ("Events", "map_events", "memory_chunks")
 
@@ -77,11 +78,8 @@ def map_events(
         items = work_items(
             config.data.paths, tree=config.data.tree, chunk_size=chunk_size
         )
-        if executor is None or isinstance(executor, InlineExecutor):
-            # one item at a time: Executor.map would run them all before yielding any
-            return (_read_item_then(item, config, func, args) for item in items)
-        n = len(items)
-        return executor.map(
-            _read_item_then, items, [config] * n, [func] * n, [args] * n
+        read_then = functools.partial(
+            _read_item_then, config=config, func=func, args=args
         )
+        return iter_items(read_then, items, executor=executor, what="chunks of events")
     return (func(chunk, config, *args) for chunk in memory_chunks(events, config))
