@@ -300,7 +300,10 @@ def test_unknown_key_at_each_level(tmp_path, example, where, key, expected):
 def test_unknown_keys_list_the_valid_ones(tmp_path, example):
     example["scan"]["topp"] = 3
     msg = error_of(tmp_path, example)
-    assert "(valid keys: dims, min_entries, toys, seed, first_toy, tail_samples, top, normalize)" in msg
+    assert (
+        "(valid keys: dims, min_entries, toys, seed, first_toy, tail_samples, top, normalize)"
+        in msg
+    )
 
 
 def test_every_problem_is_reported(tmp_path, example):

@@ -269,7 +269,9 @@ def test_one_submit_and_collect_loop_in_the_package():
 
     import asymscan
 
-    loop = re.compile(r"\.submit\(|as_completed\(|executor\.map\(|ProcessPoolExecutor\(")
+    loop = re.compile(
+        r"\.submit\(|as_completed\(|executor\.map\(|ProcessPoolExecutor\("
+    )
     root = Path(asymscan.__file__).parent
     found = {
         str(path.relative_to(root))

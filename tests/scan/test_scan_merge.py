@@ -44,7 +44,9 @@ def folder(tmp_path_factory):
     path = tmp_path_factory.mktemp("merge")
     rng = np.random.default_rng(5)
     for name, n in (("events", 6000), ("other", 6000)):
-        pq.write_table(pa.table(make_events(n, rng, signal=60)), path / f"{name}.parquet")
+        pq.write_table(
+            pa.table(make_events(n, rng, signal=60)), path / f"{name}.parquet"
+        )
     return path
 
 

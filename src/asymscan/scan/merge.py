@@ -120,9 +120,7 @@ def merge_toys(outs: Sequence[str | Path]) -> MergedToys:
     if len(outs) < 2:
         msg = f"merging needs at least two scan folders, got {len(outs)}"
         raise DataError(msg)
-    runs = sorted(
-        (read_toy_run(o) for o in outs), key=lambda r: (r.seed, r.toys.start)
-    )
+    runs = sorted((read_toy_run(o) for o in outs), key=lambda r: (r.seed, r.toys.start))
     first = runs[0]
     common = {k: v for k, v in first.stamp.items() if k != "seed"}
     for run in runs[1:]:
