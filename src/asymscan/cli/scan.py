@@ -118,6 +118,8 @@ def _scan_and_report(
             f"extrapolated beyond the toys (Gaussian model, {e['n_samples']} samples): "
             f"global p = {e['p_value']:.3g} ± {e['p_value_error']:.2g} (Z = {e['z']:.2f})"
         )
+    elif e is not None:
+        console.print(f"no extrapolated global p-value ({e['method']})", markup=False)
     tested = (
         f"{g['windows_tested']} windows tested (of {g['windows']} scanned) in "
         f"{len(result.cells.histograms)} histograms"
